@@ -1,0 +1,292 @@
+//! One request, one answer: routing, the deadline and panic guards, and the response.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::envelope::{Envelope, Event, RequestType};
+use crate::response::{Answer, render};
+use crate::sender::ResponseSender;
+use crate::{CustomResource, Outcome, Request, Update, properties};
+
+/// Physical ids of this prefix are answered to failed Creates; a Delete of one succeeds at once.
+pub const FAILED_CREATE_MARKER_PREFIX: &str = "custom-resource:create-failed:";
+
+/// How long before the Lambda deadline the handler is given up, so that a FAILED can still be
+/// delivered: a cold TLS handshake at 128 MB takes about 0.75 s, and a retry or two must fit.
+const RESPONSE_RESERVE: Duration = Duration::from_secs(4);
+
+/// How long before the deadline the last response attempt must be finished.
+const DELIVERY_MARGIN: Duration = Duration::from_millis(100);
+
+/// CloudFormation's limit on a physical resource id.
+const MAX_PHYSICAL_ID_BYTES: usize = 1024;
+
+pub fn is_failed_create_marker(physical_resource_id: &str) -> bool {
+    physical_resource_id.starts_with(FAILED_CREATE_MARKER_PREFIX)
+}
+
+fn failed_create_marker(envelope: &Envelope) -> String {
+    format!(
+        "{FAILED_CREATE_MARKER_PREFIX}{}:{}",
+        envelope.logical_resource_id, envelope.request_id
+    )
+}
+
+/// A Create error that carries the id of what it made before failing (see
+/// [`crate::failed_after_creating`]).
+#[derive(Debug)]
+pub(crate) struct PartiallyCreated {
+    pub physical_resource_id: String,
+    pub source: anyhow::Error,
+}
+
+impl std::fmt::Display for PartiallyCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.source)
+    }
+}
+
+impl std::error::Error for PartiallyCreated {}
+
+/// The function's handler, or why it could not be built.
+pub(crate) enum Handler<R> {
+    Ready(Arc<R>),
+    StartFailed(String),
+}
+
+pub(crate) struct Dispatcher<R> {
+    handler: Handler<R>,
+    sender: ResponseSender,
+}
+
+impl<R: CustomResource> Dispatcher<R> {
+    pub fn new(handler: Handler<R>, sender: ResponseSender) -> Self {
+        Self { handler, sender }
+    }
+
+    /// Serves one invocation. A CloudFormation request is answered at its ResponseURL; the
+    /// result is an error only when that answer could not be delivered (so Lambda retries).
+    pub async fn handle(&self, event: Value, deadline: Instant) -> anyhow::Result<Value> {
+        match Event::classify(event) {
+            Event::CloudFormation(envelope) => {
+                let span = tracing::info_span!(
+                    "request",
+                    request_type = envelope.request_type.as_str(),
+                    logical_resource_id = %envelope.logical_resource_id,
+                    stack_id = %envelope.stack_id,
+                    request_id = %envelope.request_id,
+                );
+                self.answer(*envelope, deadline).instrument(span).await?;
+                Ok(Value::Null)
+            }
+            Event::Unanswerable(why) => {
+                tracing::error!(problem = %why, "event cannot be answered");
+                Err(anyhow::anyhow!(why))
+            }
+            Event::Other(event) => self.other_event(event, deadline).await,
+        }
+    }
+
+    /// The response document for a CloudFormation request, decided but not sent.
+    pub async fn response_document(&self, event: Value, deadline: Instant) -> anyhow::Result<Vec<u8>> {
+        match Event::classify(event) {
+            Event::CloudFormation(envelope) => {
+                let answer = self.decide(&envelope, respond_by(deadline)).await;
+                Ok(render(&envelope, answer).0)
+            }
+            Event::Unanswerable(why) => Err(anyhow::anyhow!(why)),
+            Event::Other(_) => Err(anyhow::anyhow!("not a CloudFormation request (no ResponseURL)")),
+        }
+    }
+
+    async fn answer(&self, envelope: Envelope, deadline: Instant) -> anyhow::Result<()> {
+        tracing::info!(physical_resource_id = envelope.physical_resource_id.as_deref(), "request received");
+        let answer = self.decide(&envelope, respond_by(deadline)).await;
+        let (body, sent) = render(&envelope, answer);
+        tracing::info!(
+            status = if sent.success { "SUCCESS" } else { "FAILED" },
+            reason = %sent.reason,
+            physical_resource_id = %sent.physical_resource_id,
+            "responding"
+        );
+        let delivery_deadline = deadline.checked_sub(DELIVERY_MARGIN).unwrap_or(deadline);
+        match self.sender.send(&envelope.response_url, body, delivery_deadline).await {
+            Ok(_) => Ok(()),
+            Err(failure) => {
+                tracing::error!(error = %failure, "response not delivered");
+                Err(failure.into())
+            }
+        }
+    }
+
+    async fn decide(&self, envelope: &Envelope, respond_by: Instant) -> Answer {
+        let failed_id = match (&envelope.request_type, &envelope.physical_resource_id) {
+            (RequestType::Create, _) | (_, None) => failed_create_marker(envelope),
+            (_, Some(id)) => id.clone(),
+        };
+        let nothing_to_delete = envelope.request_type == RequestType::Delete
+            && envelope.physical_resource_id.as_deref().is_none_or(is_failed_create_marker);
+        if nothing_to_delete {
+            return Answer::succeeded(failed_id, "nothing to delete: the Create of this resource failed");
+        }
+        let handler = match &self.handler {
+            Handler::Ready(handler) => Arc::clone(handler),
+            Handler::StartFailed(error) => {
+                return Answer::failed(failed_id, format!("the function could not start: {error}"));
+            }
+        };
+        if let RequestType::Unknown(other) = &envelope.request_type {
+            return Answer::failed(
+                failed_id,
+                format!("unsupported RequestType {other}: expected Create, Update or Delete"),
+            );
+        }
+        let request = Request {
+            request_type: envelope.request_type.clone(),
+            stack_id: envelope.stack_id.clone(),
+            request_id: envelope.request_id.clone(),
+            logical_resource_id: envelope.logical_resource_id.clone(),
+            resource_type: envelope.resource_type.clone(),
+            respond_by,
+        };
+        let mut work = tokio::spawn(perform(handler, request, envelope.clone()));
+        let result = tokio::select! {
+            joined = &mut work => joined,
+            () = tokio::time::sleep_until(respond_by.into()) => {
+                // Dropping the work here means no late success can follow this FAILED.
+                work.abort();
+                return Answer::failed(failed_id, "timed out: the operation did not finish before the function's deadline; \
+                    it was stopped so that this answer could still be delivered (raise the function's Timeout, or check the logs)");
+            }
+        };
+        let sensitive = sensitive_values::<R>(envelope);
+        match result {
+            Ok(Ok(outcome)) => succeeded(outcome, failed_id),
+            Ok(Err(error)) => {
+                let physical_resource_id = match error.downcast_ref::<PartiallyCreated>() {
+                    Some(partial) if envelope.request_type == RequestType::Create => partial.physical_resource_id.clone(),
+                    _ => failed_id,
+                };
+                Answer::failed(physical_resource_id, scrub(format!("{error:#}"), &sensitive))
+            }
+            Err(join_error) => {
+                let message = join_error.try_into_panic().map(panic_message).unwrap_or_else(|_| "cancelled".to_owned());
+                Answer::failed(failed_id, scrub(format!("the function panicked: {message}"), &sensitive))
+            }
+        }
+    }
+
+    async fn other_event(&self, event: Value, deadline: Instant) -> anyhow::Result<Value> {
+        let handler = match &self.handler {
+            Handler::Ready(handler) => Arc::clone(handler),
+            Handler::StartFailed(error) => anyhow::bail!("the function could not start: {error}"),
+        };
+        let respond_by = deadline.checked_sub(DELIVERY_MARGIN).unwrap_or(deadline);
+        let mut work = tokio::spawn(async move { handler.other_event(event, respond_by).await });
+        tokio::select! {
+            joined = &mut work => match joined {
+                Ok(result) => result,
+                Err(join_error) => {
+                    let message = join_error.try_into_panic().map(panic_message).unwrap_or_else(|_| "cancelled".to_owned());
+                    Err(anyhow::anyhow!("the function panicked: {message}"))
+                }
+            },
+            () = tokio::time::sleep_until(respond_by.into()) => {
+                work.abort();
+                Err(anyhow::anyhow!("timed out before the function's deadline"))
+            }
+        }
+    }
+}
+
+fn succeeded(outcome: Outcome, failed_id: String) -> Answer {
+    let id = outcome.physical_resource_id;
+    if id.trim().is_empty() || id.len() > MAX_PHYSICAL_ID_BYTES {
+        return Answer::failed(
+            failed_id,
+            format!(
+                "the function returned an invalid physical resource id ({} bytes): it must be 1 to {MAX_PHYSICAL_ID_BYTES} bytes",
+                id.len()
+            ),
+        );
+    }
+    Answer {
+        success: true,
+        reason: "OK".to_owned(),
+        physical_resource_id: id,
+        data: outcome.data,
+        no_echo: outcome.no_echo,
+    }
+}
+
+/// The handler's part: typed properties, then create, update or delete.
+async fn perform<R: CustomResource>(handler: Arc<R>, request: Request, envelope: Envelope) -> anyhow::Result<Outcome> {
+    let properties: R::Properties = properties::parse(&envelope.properties).map_err(anyhow::Error::msg)?;
+    match (&request.request_type, envelope.physical_resource_id) {
+        (RequestType::Create, _) => handler.create(&request, properties).await,
+        (RequestType::Update, Some(physical_resource_id)) => {
+            let old = envelope.old_properties.as_ref().and_then(|old| match properties::parse(old) {
+                Ok(old) => Some(old),
+                Err(problem) => {
+                    tracing::warn!(%problem, "the old properties do not parse; the handler sees none");
+                    None
+                }
+            });
+            let update = Update { physical_resource_id, new: properties, old };
+            handler.update(&request, update).await
+        }
+        (RequestType::Delete, Some(physical_resource_id)) => {
+            handler.delete(&request, &physical_resource_id, properties).await?;
+            Ok(Outcome::new(physical_resource_id))
+        }
+        (request_type, _) => anyhow::bail!("a {} request needs a PhysicalResourceId", request_type.as_str()),
+    }
+}
+
+/// The time the handler has: the deadline less the reserve for answering (half the time left
+/// when less than twice the reserve remains).
+fn respond_by(deadline: Instant) -> Instant {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    deadline - RESPONSE_RESERVE.min(remaining / 2)
+}
+
+/// String values of the resource's sensitive properties, old and new, to keep out of Reasons.
+fn sensitive_values<R: CustomResource>(envelope: &Envelope) -> Vec<String> {
+    let mut values = Vec::new();
+    for properties in [Some(&envelope.properties), envelope.old_properties.as_ref()].into_iter().flatten() {
+        for name in R::SENSITIVE_PROPERTIES {
+            collect_strings(properties.get(name), &mut values);
+        }
+    }
+    values.retain(|value| !value.is_empty());
+    values
+}
+
+fn collect_strings(value: Option<&Value>, into: &mut Vec<String>) {
+    match value {
+        Some(Value::String(text)) => into.push(text.clone()),
+        Some(Value::Array(items)) => items.iter().for_each(|item| collect_strings(Some(item), into)),
+        Some(Value::Object(fields)) => fields.values().for_each(|item| collect_strings(Some(item), into)),
+        Some(other @ (Value::Number(_) | Value::Bool(_))) => into.push(other.to_string()),
+        Some(Value::Null) | None => {}
+    }
+}
+
+fn scrub(mut text: String, sensitive: &[String]) -> String {
+    for value in sensitive {
+        text = text.replace(value.as_str(), "[redacted]");
+    }
+    text
+}
+
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
+}

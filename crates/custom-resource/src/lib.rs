@@ -1,0 +1,207 @@
+//! The CloudFormation custom-resource protocol for Lambda functions, done once.
+//!
+//! A function implements [`CustomResource`]: `create`, `update` and `delete` over its typed
+//! properties, returning an [`Outcome`] (physical id and output data). [`run`] does the rest:
+//! lenient envelope parsing, string-tolerant properties, exactly one response per request (on
+//! success, error, panic, approaching deadline or failed start-up), the response PUT with retries,
+//! the 4096-byte limit, marker ids for failed creates, and logs that never carry the ResponseURL.
+//!
+//! ```no_run
+//! use custom_resource::{CustomResource, Outcome, Request, Update};
+//!
+//! #[derive(serde::Deserialize)]
+//! #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+//! struct Properties {
+//!     name: String,
+//!     #[serde(default, deserialize_with = "custom_resource::lenient::bool")]
+//!     enabled: bool,
+//! }
+//!
+//! struct Thing;
+//!
+//! impl CustomResource for Thing {
+//!     type Properties = Properties;
+//!     async fn create(&self, _: &Request, p: Properties) -> anyhow::Result<Outcome> {
+//!         Ok(Outcome::new(format!("thing/{}", p.name)).with("Name", p.name))
+//!     }
+//!     async fn update(&self, _: &Request, u: Update<Properties>) -> anyhow::Result<Outcome> {
+//!         Ok(Outcome::new(u.physical_resource_id))
+//!     }
+//!     async fn delete(&self, _: &Request, _id: &str, _p: Properties) -> anyhow::Result<()> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     custom_resource::run(async { Ok(Thing) }).await
+//! }
+//! ```
+
+mod dispatch;
+mod envelope;
+pub mod lenient;
+mod logging;
+mod properties;
+mod response;
+mod runtime;
+mod sender;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Instant;
+
+pub use dispatch::{FAILED_CREATE_MARKER_PREFIX, is_failed_create_marker};
+pub use envelope::RequestType;
+pub use logging::{init_logging, redact_url};
+pub use response::MAX_RESPONSE_BYTES;
+pub use runtime::run;
+pub use sender::{ResponseSender, SendPolicy};
+
+/// What a handler knows about the CloudFormation request it serves.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub request_type: RequestType,
+    /// The stack's ARN: `arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>`.
+    pub stack_id: String,
+    pub request_id: String,
+    pub logical_resource_id: String,
+    pub resource_type: String,
+    /// When the handler must be done: the Lambda deadline less the time kept back to answer.
+    pub respond_by: Instant,
+}
+
+impl Request {
+    /// The stack name, taken from the stack ARN (the whole id when it is not an ARN).
+    pub fn stack_name(&self) -> &str {
+        self.stack_id_part(1).unwrap_or(&self.stack_id)
+    }
+
+    /// The stack's unique id (the last part of its ARN), stable for the stack's lifetime.
+    pub fn stack_guid(&self) -> &str {
+        self.stack_id_part(2).unwrap_or(&self.stack_id)
+    }
+
+    /// The region in the stack ARN, when it is one.
+    pub fn stack_region(&self) -> Option<&str> {
+        self.stack_id.split(':').nth(3).filter(|r| !r.is_empty())
+    }
+
+    /// The account in the stack ARN, when it is one.
+    pub fn stack_account(&self) -> Option<&str> {
+        self.stack_id.split(':').nth(4).filter(|a| !a.is_empty())
+    }
+
+    fn stack_id_part(&self, index: usize) -> Option<&str> {
+        let resource = self.stack_id.split(':').nth(5)?;
+        resource.split('/').nth(index).filter(|part| !part.is_empty())
+    }
+}
+
+/// An Update: the physical id being updated and both sets of properties.
+///
+/// Return the same physical id to update in place, or a new one to replace: CloudFormation then
+/// sends a Delete for the old id during cleanup. Never destroy the old object inside an Update.
+#[derive(Debug)]
+pub struct Update<P> {
+    pub physical_resource_id: String,
+    pub new: P,
+    /// The previous properties, or `None` when they no longer parse under the current schema (a
+    /// rollback after an Update rejected for bad input sends those bad properties here).
+    pub old: Option<P>,
+}
+
+/// A successful result: the physical id of what exists and the values `Fn::GetAtt` can read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub physical_resource_id: String,
+    pub data: BTreeMap<String, String>,
+    /// Mask the data values in `Fn::GetAtt` consumers' views (stack events, console).
+    pub no_echo: bool,
+}
+
+impl Outcome {
+    pub fn new(physical_resource_id: impl Into<String>) -> Self {
+        Self {
+            physical_resource_id: physical_resource_id.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds one output value, readable as `!GetAtt Resource.<key>`.
+    pub fn with(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.data.insert(key.into(), value.to_string());
+        self
+    }
+
+    pub fn no_echo(mut self) -> Self {
+        self.no_echo = true;
+        self
+    }
+}
+
+/// One CloudFormation custom resource type.
+///
+/// Errors are `anyhow` errors: their `{:#}` text (context chain included) becomes the FAILED
+/// Reason, so attach context that names the property or the call that failed.
+pub trait CustomResource: Send + Sync + 'static {
+    /// The resource's properties. Derive `Deserialize` with `deny_unknown_fields` (typos become
+    /// errors naming the property) and the [`lenient`] helpers for non-string scalars.
+    type Properties: serde::de::DeserializeOwned + Send + 'static;
+
+    /// Property names whose values never appear in logs or in a FAILED Reason.
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &[];
+
+    fn create(
+        &self,
+        request: &Request,
+        properties: Self::Properties,
+    ) -> impl Future<Output = anyhow::Result<Outcome>> + Send;
+
+    fn update(
+        &self,
+        request: &Request,
+        update: Update<Self::Properties>,
+    ) -> impl Future<Output = anyhow::Result<Outcome>> + Send;
+
+    /// Must succeed for ids this function did not make and for objects already gone.
+    fn delete(
+        &self,
+        request: &Request,
+        physical_resource_id: &str,
+        properties: Self::Properties,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Events that are not CloudFormation requests (no ResponseURL and no RequestType), such as a
+    /// scheduled sync. Their result is the invocation's result; nothing is PUT anywhere.
+    fn other_event(
+        &self,
+        event: serde_json::Value,
+        respond_by: Instant,
+    ) -> impl Future<Output = anyhow::Result<serde_json::Value>> + Send {
+        let _ = (event, respond_by);
+        async { Err(anyhow::anyhow!("this function only serves CloudFormation custom-resource requests")) }
+    }
+}
+
+/// Answers one CloudFormation request in-process and returns the response document that would be
+/// PUT to its ResponseURL, without sending it: for tests of a function's behaviour and for local
+/// tools. `time_limit` plays the Lambda timeout (the handler gets it less the answering reserve).
+pub async fn response_document<R: CustomResource>(
+    resource: std::sync::Arc<R>,
+    event: serde_json::Value,
+    time_limit: std::time::Duration,
+) -> anyhow::Result<serde_json::Value> {
+    let dispatcher = dispatch::Dispatcher::new(dispatch::Handler::Ready(resource), ResponseSender::default());
+    let body = dispatcher.response_document(event, Instant::now() + time_limit).await?;
+    Ok(serde_json::from_slice(&body)?)
+}
+
+/// Wraps a Create error so that the FAILED response carries `physical_resource_id` instead of a
+/// marker: the rollback Delete then receives that id and can remove what was partly made.
+pub fn failed_after_creating(physical_resource_id: impl Into<String>, error: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(dispatch::PartiallyCreated {
+        physical_resource_id: physical_resource_id.into(),
+        source: error,
+    })
+}
