@@ -58,6 +58,11 @@ pub use response::MAX_RESPONSE_BYTES;
 pub use runtime::run;
 pub use sender::{ResponseSender, SendPolicy};
 
+/// Tag key naming the stack (its ARN) that made an object.
+pub const OWNER_TAG_STACK_ID: &str = "connect-sso:stack-id";
+/// Tag key naming the logical resource (within that stack) that made an object.
+pub const OWNER_TAG_LOGICAL_ID: &str = "connect-sso:logical-resource-id";
+
 /// What a handler knows about the CloudFormation request it serves.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -90,6 +95,21 @@ impl Request {
     /// The account in the stack ARN, when it is one.
     pub fn stack_account(&self) -> Option<&str> {
         self.stack_id.split(':').nth(4).filter(|a| !a.is_empty())
+    }
+
+    /// Tags that mark an object as made by this stack's resource: an object without them (or with
+    /// other values) was not made here and is never changed or deleted.
+    pub fn ownership_tags(&self) -> [(&'static str, &str); 2] {
+        [
+            (OWNER_TAG_STACK_ID, self.stack_id.as_str()),
+            (OWNER_TAG_LOGICAL_ID, self.logical_resource_id.as_str()),
+        ]
+    }
+
+    /// Whether `tags` (key, value pairs) carry this resource's ownership tags.
+    pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        let tags: Vec<(&str, &str)> = tags.into_iter().collect();
+        self.ownership_tags().iter().all(|wanted| tags.contains(wanted))
     }
 
     fn stack_id_part(&self, index: usize) -> Option<&str> {
@@ -204,4 +224,41 @@ pub fn failed_after_creating(physical_resource_id: impl Into<String>, error: any
         physical_resource_id: physical_resource_id.into(),
         source: error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(stack_id: &str) -> Request {
+        Request {
+            request_type: RequestType::Create,
+            stack_id: stack_id.into(),
+            request_id: "r".into(),
+            logical_resource_id: "Import".into(),
+            resource_type: "Custom::X".into(),
+            respond_by: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn stack_parts_come_from_the_stack_arn() {
+        let r = request("arn:aws:cloudformation:eu-west-1:123456789012:stack/connect-sso/5f1e-77");
+        assert_eq!(r.stack_name(), "connect-sso");
+        assert_eq!(r.stack_guid(), "5f1e-77");
+        assert_eq!(r.stack_region(), Some("eu-west-1"));
+        assert_eq!(r.stack_account(), Some("123456789012"));
+        let odd = request("not-an-arn");
+        assert_eq!((odd.stack_name(), odd.stack_region()), ("not-an-arn", None));
+    }
+
+    #[test]
+    fn ownership_needs_both_tags_with_this_resources_values() {
+        let r = request("arn:aws:cloudformation:eu-west-1:1:stack/s/g");
+        let stack = "arn:aws:cloudformation:eu-west-1:1:stack/s/g";
+        assert!(r.owns([(OWNER_TAG_STACK_ID, stack), (OWNER_TAG_LOGICAL_ID, "Import"), ("other", "x")]));
+        assert!(!r.owns([(OWNER_TAG_STACK_ID, stack)]));
+        assert!(!r.owns([(OWNER_TAG_STACK_ID, stack), (OWNER_TAG_LOGICAL_ID, "Other")]));
+        assert!(!r.owns([]));
+    }
 }
