@@ -92,19 +92,28 @@ impl<R: CustomResource> Dispatcher<R> {
     }
 
     /// The response document for a CloudFormation request, decided but not sent.
-    pub async fn response_document(&self, event: Value, deadline: Instant) -> anyhow::Result<Vec<u8>> {
+    pub async fn response_document(
+        &self,
+        event: Value,
+        deadline: Instant,
+    ) -> anyhow::Result<Vec<u8>> {
         match Event::classify(event) {
             Event::CloudFormation(envelope) => {
                 let answer = self.decide(&envelope, respond_by(deadline)).await;
                 Ok(render(&envelope, answer).0)
             }
             Event::Unanswerable(why) => Err(anyhow::anyhow!(why)),
-            Event::Other(_) => Err(anyhow::anyhow!("not a CloudFormation request (no ResponseURL)")),
+            Event::Other(_) => Err(anyhow::anyhow!(
+                "not a CloudFormation request (no ResponseURL)"
+            )),
         }
     }
 
     async fn answer(&self, envelope: Envelope, deadline: Instant) -> anyhow::Result<()> {
-        tracing::info!(physical_resource_id = envelope.physical_resource_id.as_deref(), "request received");
+        tracing::info!(
+            physical_resource_id = envelope.physical_resource_id.as_deref(),
+            "request received"
+        );
         let answer = self.decide(&envelope, respond_by(deadline)).await;
         let (body, sent) = render(&envelope, answer);
         tracing::info!(
@@ -114,7 +123,11 @@ impl<R: CustomResource> Dispatcher<R> {
             "responding"
         );
         let delivery_deadline = deadline.checked_sub(DELIVERY_MARGIN).unwrap_or(deadline);
-        match self.sender.send(&envelope.response_url, body, delivery_deadline).await {
+        match self
+            .sender
+            .send(&envelope.response_url, body, delivery_deadline)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(failure) => {
                 tracing::error!(error = %failure, "response not delivered");
@@ -129,9 +142,15 @@ impl<R: CustomResource> Dispatcher<R> {
             (_, Some(id)) => id.clone(),
         };
         let nothing_to_delete = envelope.request_type == RequestType::Delete
-            && envelope.physical_resource_id.as_deref().is_none_or(is_failed_create_marker);
+            && envelope
+                .physical_resource_id
+                .as_deref()
+                .is_none_or(is_failed_create_marker);
         if nothing_to_delete {
-            return Answer::succeeded(failed_id, "nothing to delete: the Create of this resource failed");
+            return Answer::succeeded(
+                failed_id,
+                "nothing to delete: the Create of this resource failed",
+            );
         }
         let handler = match &self.handler {
             Handler::Ready(handler) => Arc::clone(handler),
@@ -168,14 +187,25 @@ impl<R: CustomResource> Dispatcher<R> {
             Ok(Ok(outcome)) => succeeded(outcome, failed_id),
             Ok(Err(error)) => {
                 let physical_resource_id = match error.downcast_ref::<PartiallyCreated>() {
-                    Some(partial) if envelope.request_type == RequestType::Create => partial.physical_resource_id.clone(),
+                    Some(partial) if envelope.request_type == RequestType::Create => {
+                        partial.physical_resource_id.clone()
+                    }
                     _ => failed_id,
                 };
-                Answer::failed(physical_resource_id, scrub(format!("{error:#}"), &sensitive))
+                Answer::failed(
+                    physical_resource_id,
+                    scrub(format!("{error:#}"), &sensitive),
+                )
             }
             Err(join_error) => {
-                let message = join_error.try_into_panic().map(panic_message).unwrap_or_else(|_| "cancelled".to_owned());
-                Answer::failed(failed_id, scrub(format!("the function panicked: {message}"), &sensitive))
+                let message = join_error
+                    .try_into_panic()
+                    .map(panic_message)
+                    .unwrap_or_else(|_| "cancelled".to_owned());
+                Answer::failed(
+                    failed_id,
+                    scrub(format!("the function panicked: {message}"), &sensitive),
+                )
             }
         }
     }
@@ -224,8 +254,13 @@ fn succeeded(outcome: Outcome, failed_id: String) -> Answer {
 }
 
 /// The handler's part: typed properties, then create, update or delete.
-async fn perform<R: CustomResource>(handler: Arc<R>, request: Request, envelope: Envelope) -> anyhow::Result<Outcome> {
-    let properties: R::Properties = properties::parse(&envelope.properties).map_err(anyhow::Error::msg)?;
+async fn perform<R: CustomResource>(
+    handler: Arc<R>,
+    request: Request,
+    envelope: Envelope,
+) -> anyhow::Result<Outcome> {
+    let properties: R::Properties =
+        properties::parse(&envelope.properties).map_err(anyhow::Error::msg)?;
     match (&request.request_type, envelope.physical_resource_id) {
         (RequestType::Create, _) => handler.create(&request, properties).await,
         (RequestType::Update, Some(physical_resource_id)) => {
@@ -236,14 +271,23 @@ async fn perform<R: CustomResource>(handler: Arc<R>, request: Request, envelope:
                     None
                 }
             });
-            let update = Update { physical_resource_id, new: properties, old };
+            let update = Update {
+                physical_resource_id,
+                new: properties,
+                old,
+            };
             handler.update(&request, update).await
         }
         (RequestType::Delete, Some(physical_resource_id)) => {
-            handler.delete(&request, &physical_resource_id, properties).await?;
+            handler
+                .delete(&request, &physical_resource_id, properties)
+                .await?;
             Ok(Outcome::new(physical_resource_id))
         }
-        (request_type, _) => anyhow::bail!("a {} request needs a PhysicalResourceId", request_type.as_str()),
+        (request_type, _) => anyhow::bail!(
+            "a {} request needs a PhysicalResourceId",
+            request_type.as_str()
+        ),
     }
 }
 
@@ -257,7 +301,10 @@ fn respond_by(deadline: Instant) -> Instant {
 /// String values of the resource's sensitive properties, old and new, to keep out of Reasons.
 fn sensitive_values<R: CustomResource>(envelope: &Envelope) -> Vec<String> {
     let mut values = Vec::new();
-    for properties in [Some(&envelope.properties), envelope.old_properties.as_ref()].into_iter().flatten() {
+    for properties in [Some(&envelope.properties), envelope.old_properties.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         for name in R::SENSITIVE_PROPERTIES {
             collect_strings(properties.get(name), &mut values);
         }
@@ -269,8 +316,12 @@ fn sensitive_values<R: CustomResource>(envelope: &Envelope) -> Vec<String> {
 fn collect_strings(value: Option<&Value>, into: &mut Vec<String>) {
     match value {
         Some(Value::String(text)) => into.push(text.clone()),
-        Some(Value::Array(items)) => items.iter().for_each(|item| collect_strings(Some(item), into)),
-        Some(Value::Object(fields)) => fields.values().for_each(|item| collect_strings(Some(item), into)),
+        Some(Value::Array(items)) => items
+            .iter()
+            .for_each(|item| collect_strings(Some(item), into)),
+        Some(Value::Object(fields)) => fields
+            .values()
+            .for_each(|item| collect_strings(Some(item), into)),
         Some(other @ (Value::Number(_) | Value::Bool(_))) => into.push(other.to_string()),
         Some(Value::Null) | None => {}
     }

@@ -68,14 +68,20 @@ impl Event {
                 // Not JSON at all (the runtime layer wrapped the raw text): salvage what we can.
                 return match salvage_response_url(raw) {
                     Some(url) => Self::CloudFormation(Box::new(Envelope::salvaged(url, raw))),
-                    None => Self::Unanswerable("the event is not JSON and carries no ResponseURL".into()),
+                    None => Self::Unanswerable(
+                        "the event is not JSON and carries no ResponseURL".into(),
+                    ),
                 };
             }
             return Self::Other(event);
         };
         match fields.get("ResponseURL") {
-            Some(Value::String(url)) if !url.is_empty() => Self::CloudFormation(Box::new(Envelope::from_fields(fields, url))),
-            Some(_) => Self::Unanswerable("the event's ResponseURL is empty or not a string".into()),
+            Some(Value::String(url)) if !url.is_empty() => {
+                Self::CloudFormation(Box::new(Envelope::from_fields(fields, url)))
+            }
+            Some(_) => {
+                Self::Unanswerable("the event's ResponseURL is empty or not a string".into())
+            }
             None if fields.contains_key("RequestType") => {
                 Self::Unanswerable("the event has a RequestType but no ResponseURL".into())
             }
@@ -86,7 +92,13 @@ impl Event {
 
 impl Envelope {
     fn from_fields(fields: &Map<String, Value>, response_url: &str) -> Self {
-        let text = |key: &str| fields.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |key: &str| {
+            fields
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         Self {
             request_type: RequestType::parse(fields.get("RequestType")),
             response_url: response_url.to_owned(),
@@ -99,7 +111,10 @@ impl Envelope {
                 .and_then(Value::as_str)
                 .filter(|id| !id.is_empty())
                 .map(str::to_owned),
-            properties: fields.get("ResourceProperties").cloned().unwrap_or(Value::Null),
+            properties: fields
+                .get("ResourceProperties")
+                .cloned()
+                .unwrap_or(Value::Null),
             old_properties: fields.get("OldResourceProperties").cloned(),
         }
     }
@@ -158,7 +173,10 @@ mod tests {
         assert_eq!(e.physical_resource_id.as_deref(), Some("p1"));
         assert_eq!(e.properties, json!({"A": "1"}));
         assert_eq!(e.old_properties, Some(json!({"A": "0"})));
-        assert_eq!((e.stack_id.as_str(), e.request_id.as_str()), ("arn:s", "r1"));
+        assert_eq!(
+            (e.stack_id.as_str(), e.request_id.as_str()),
+            ("arn:s", "r1")
+        );
     }
 
     #[test]
@@ -179,7 +197,10 @@ mod tests {
 
     #[test]
     fn events_without_a_response_url_are_not_cloudformation_requests() {
-        assert!(matches!(Event::classify(json!({"sync": true})), Event::Other(_)));
+        assert!(matches!(
+            Event::classify(json!({"sync": true})),
+            Event::Other(_)
+        ));
         assert!(matches!(Event::classify(json!([1, 2])), Event::Other(_)));
         assert!(matches!(
             Event::classify(json!({"RequestType": "Create"})),

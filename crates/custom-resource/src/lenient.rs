@@ -65,7 +65,8 @@ where
         Value::String(text) => text.trim().to_owned(),
         other => return Err(format!("expected a number, got {other}")),
     };
-    text.parse::<T>().map_err(|error| format!("expected a number, got {value} ({error})"))
+    text.parse::<T>()
+        .map_err(|error| format!("expected a number, got {value} ({error})"))
 }
 
 #[cfg(test)]
@@ -91,15 +92,29 @@ mod tests {
 
     #[test]
     fn accepts_stringified_scalars() {
-        let props = parse(json!({"flag": "true", "maybe": "FALSE", "count": "14", "limit": "-3"})).unwrap();
-        assert_eq!(props, Props { flag: true, maybe: Some(false), count: 14, limit: Some(-3) });
+        let props =
+            parse(json!({"flag": "true", "maybe": "FALSE", "count": "14", "limit": "-3"})).unwrap();
+        assert_eq!(
+            props,
+            Props {
+                flag: true,
+                maybe: Some(false),
+                count: 14,
+                limit: Some(-3)
+            }
+        );
     }
 
     #[test]
     fn accepts_native_scalars_and_absence() {
         assert_eq!(
             parse(json!({"flag": true, "count": 2})).unwrap(),
-            Props { flag: true, maybe: None, count: 2, limit: None }
+            Props {
+                flag: true,
+                maybe: None,
+                count: 2,
+                limit: None
+            }
         );
     }
 
@@ -111,7 +126,10 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_bool_or_a_number_saying_what_is_accepted() {
         let error = parse(json!({"flag": "yes"})).unwrap_err();
-        assert!(error.contains("expected true or false, got \"yes\""), "{error}");
+        assert!(
+            error.contains("expected true or false, got \"yes\""),
+            "{error}"
+        );
         let error = parse(json!({"count": "14.5"})).unwrap_err();
         assert!(error.contains("expected a number, got \"14.5\""), "{error}");
         let error = parse(json!({"count": "-1"})).unwrap_err();

@@ -109,12 +109,17 @@ impl Request {
     /// Whether `tags` (key, value pairs) carry this resource's ownership tags.
     pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
         let tags: Vec<(&str, &str)> = tags.into_iter().collect();
-        self.ownership_tags().iter().all(|wanted| tags.contains(wanted))
+        self.ownership_tags()
+            .iter()
+            .all(|wanted| tags.contains(wanted))
     }
 
     fn stack_id_part(&self, index: usize) -> Option<&str> {
         let resource = self.stack_id.split(':').nth(5)?;
-        resource.split('/').nth(index).filter(|part| !part.is_empty())
+        resource
+            .split('/')
+            .nth(index)
+            .filter(|part| !part.is_empty())
     }
 }
 
@@ -200,7 +205,11 @@ pub trait CustomResource: Send + Sync + 'static {
         respond_by: Instant,
     ) -> impl Future<Output = anyhow::Result<serde_json::Value>> + Send {
         let _ = (event, respond_by);
-        async { Err(anyhow::anyhow!("this function only serves CloudFormation custom-resource requests")) }
+        async {
+            Err(anyhow::anyhow!(
+                "this function only serves CloudFormation custom-resource requests"
+            ))
+        }
     }
 }
 
@@ -212,14 +221,22 @@ pub async fn response_document<R: CustomResource>(
     event: serde_json::Value,
     time_limit: std::time::Duration,
 ) -> anyhow::Result<serde_json::Value> {
-    let dispatcher = dispatch::Dispatcher::new(dispatch::Handler::Ready(resource), ResponseSender::default());
-    let body = dispatcher.response_document(event, Instant::now() + time_limit).await?;
+    let dispatcher = dispatch::Dispatcher::new(
+        dispatch::Handler::Ready(resource),
+        ResponseSender::default(),
+    );
+    let body = dispatcher
+        .response_document(event, Instant::now() + time_limit)
+        .await?;
     Ok(serde_json::from_slice(&body)?)
 }
 
 /// Wraps a Create error so that the FAILED response carries `physical_resource_id` instead of a
 /// marker: the rollback Delete then receives that id and can remove what was partly made.
-pub fn failed_after_creating(physical_resource_id: impl Into<String>, error: anyhow::Error) -> anyhow::Error {
+pub fn failed_after_creating(
+    physical_resource_id: impl Into<String>,
+    error: anyhow::Error,
+) -> anyhow::Error {
     anyhow::Error::new(dispatch::PartiallyCreated {
         physical_resource_id: physical_resource_id.into(),
         source: error,
@@ -256,7 +273,11 @@ mod tests {
     fn ownership_needs_both_tags_with_this_resources_values() {
         let r = request("arn:aws:cloudformation:eu-west-1:1:stack/s/g");
         let stack = "arn:aws:cloudformation:eu-west-1:1:stack/s/g";
-        assert!(r.owns([(OWNER_TAG_STACK_ID, stack), (OWNER_TAG_LOGICAL_ID, "Import"), ("other", "x")]));
+        assert!(r.owns([
+            (OWNER_TAG_STACK_ID, stack),
+            (OWNER_TAG_LOGICAL_ID, "Import"),
+            ("other", "x")
+        ]));
         assert!(!r.owns([(OWNER_TAG_STACK_ID, stack)]));
         assert!(!r.owns([(OWNER_TAG_STACK_ID, stack), (OWNER_TAG_LOGICAL_ID, "Other")]));
         assert!(!r.owns([]));

@@ -36,7 +36,9 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     #[test]
     fn redaction_keeps_only_scheme_and_host() {
-        let shown = super::redact_url("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3A/x?X-Amz-Signature=abc123&X-Amz-Credential=AKIA");
+        let shown = super::redact_url(
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3A/x?X-Amz-Signature=abc123&X-Amz-Credential=AKIA",
+        );
         assert_eq!(
             shown,
             "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/[redacted]"

@@ -16,7 +16,12 @@ pub(crate) fn parse<P: DeserializeOwned>(properties: &Value) -> Result<P, String
             .filter(|(key, _)| !CLOUDFORMATION_KEYS.contains(&key.as_str()))
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect(),
-        other => return Err(format!("the properties must be an object, got {}", kind(other))),
+        other => {
+            return Err(format!(
+                "the properties must be an object, got {}",
+                kind(other)
+            ));
+        }
     };
     serde_path_to_error::deserialize(Value::Object(object)).map_err(|error| {
         let path = error.path().to_string();
@@ -75,7 +80,13 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(props.session_hours, 12);
-        assert_eq!(props.rules, vec![Rule { group: "Admins".into(), admin: true }]);
+        assert_eq!(
+            props.rules,
+            vec![Rule {
+                group: "Admins".into(),
+                admin: true
+            }]
+        );
     }
 
     #[test]
@@ -93,18 +104,27 @@ mod tests {
 
     #[test]
     fn a_bad_nested_value_names_its_path() {
-        let error = parse::<Props>(&json!({"DisplayName": "x", "Rules": [{"Group": "g", "Admin": "maybe"}]}))
-            .unwrap_err();
+        let error = parse::<Props>(
+            &json!({"DisplayName": "x", "Rules": [{"Group": "g", "Admin": "maybe"}]}),
+        )
+        .unwrap_err();
         assert!(error.contains("Rules[0].Admin"), "{error}");
         assert!(error.contains("expected true or false"), "{error}");
-        let error = parse::<Props>(&json!({"DisplayName": "x", "SessionHours": "many"})).unwrap_err();
-        assert!(error.contains("SessionHours") && error.contains("expected a number"), "{error}");
+        let error =
+            parse::<Props>(&json!({"DisplayName": "x", "SessionHours": "many"})).unwrap_err();
+        assert!(
+            error.contains("SessionHours") && error.contains("expected a number"),
+            "{error}"
+        );
     }
 
     #[test]
     fn a_list_where_a_string_belongs_names_the_property() {
         let error = parse::<Props>(&json!({"DisplayName": ["x"]})).unwrap_err();
-        assert!(error.contains("DisplayName") && error.contains("expected a string"), "{error}");
+        assert!(
+            error.contains("DisplayName") && error.contains("expected a string"),
+            "{error}"
+        );
     }
 
     #[test]

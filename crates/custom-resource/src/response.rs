@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use aws_lambda_events::cloudformation::{
-    CloudFormationCustomResourceResponse as ResponseBody, CloudFormationCustomResourceResponseStatus as Status,
+    CloudFormationCustomResourceResponse as ResponseBody,
+    CloudFormationCustomResourceResponseStatus as Status,
 };
 
 use crate::envelope::Envelope;
@@ -49,15 +50,27 @@ impl Answer {
 pub(crate) fn render(envelope: &Envelope, mut answer: Answer) -> (Vec<u8>, Answer) {
     if answer.reason.trim().is_empty() {
         // A null or empty Reason has made CloudFormation hang; always say something.
-        answer.reason = if answer.success { "OK" } else { "failed (no reason given)" }.to_owned();
+        answer.reason = if answer.success {
+            "OK"
+        } else {
+            "failed (no reason given)"
+        }
+        .to_owned();
     }
     if let Some(body) = fit_reason(envelope, &answer) {
         return body;
     }
     let full_size = serialize(envelope, &answer).len();
-    let mut keys: Vec<_> = answer.data.iter().map(|(key, value)| (key.len() + value.len(), key.clone())).collect();
+    let mut keys: Vec<_> = answer
+        .data
+        .iter()
+        .map(|(key, value)| (key.len() + value.len(), key.clone()))
+        .collect();
     keys.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let dropped: Vec<String> = keys.into_iter().map(|(size, key)| format!("{key} ({size} bytes)")).collect();
+    let dropped: Vec<String> = keys
+        .into_iter()
+        .map(|(size, key)| format!("{key} ({size} bytes)"))
+        .collect();
     let too_large = Answer {
         success: false,
         reason: format!(
@@ -90,7 +103,12 @@ fn fit_reason(envelope: &Envelope, answer: &Answer) -> Option<(Vec<u8>, Answer)>
         reason: format!("{}{TRUNCATION_MARK}", &answer.reason[..end]),
         ..answer.clone()
     };
-    let boundaries: Vec<usize> = answer.reason.char_indices().map(|(index, _)| index).skip(1).collect();
+    let boundaries: Vec<usize> = answer
+        .reason
+        .char_indices()
+        .map(|(index, _)| index)
+        .skip(1)
+        .collect();
     // Largest prefix that fits: the size grows with the prefix, so search.
     let fits = |end: usize| serialize(envelope, &with_prefix(end)).len() <= MAX_RESPONSE_BYTES;
     let count = boundaries.partition_point(|&end| fits(end));
@@ -101,7 +119,11 @@ fn fit_reason(envelope: &Envelope, answer: &Answer) -> Option<(Vec<u8>, Answer)>
 
 fn serialize(envelope: &Envelope, answer: &Answer) -> Vec<u8> {
     let mut body = ResponseBody::default();
-    body.status = if answer.success { Status::Success } else { Status::Failed };
+    body.status = if answer.success {
+        Status::Success
+    } else {
+        Status::Failed
+    };
     body.reason = Some(answer.reason.clone());
     body.physical_resource_id = answer.physical_resource_id.clone();
     body.stack_id = envelope.stack_id.clone();
@@ -142,7 +164,10 @@ mod tests {
             success: true,
             reason: "OK".into(),
             physical_resource_id: "pid".into(),
-            data: data.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            data: data
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
             no_echo: false,
         }
     }
@@ -172,7 +197,10 @@ mod tests {
         let reason = format!("HEAD {}", "x".repeat(10_000));
         let (body, sent) = render(&envelope(), Answer::failed("p".into(), reason));
         assert!(body.len() <= MAX_RESPONSE_BYTES, "{}", body.len());
-        assert!(body.len() > MAX_RESPONSE_BYTES - 4, "the Reason should use the room there is");
+        assert!(
+            body.len() > MAX_RESPONSE_BYTES - 4,
+            "the Reason should use the room there is"
+        );
         let reason = parsed(&body)["Reason"].as_str().unwrap().to_owned();
         assert!(reason.starts_with("HEAD xxx") && reason.ends_with(TRUNCATION_MARK));
         assert_eq!(sent.reason, reason);
@@ -182,8 +210,15 @@ mod tests {
     fn multi_byte_and_escaped_text_is_measured_in_bytes() {
         // 3-byte characters and characters JSON escapes to 6 bytes each.
         for filler in ["€", "\u{1}", "\""] {
-            let (body, _) = render(&envelope(), Answer::failed("p".into(), filler.repeat(5_000)));
-            assert!(body.len() <= MAX_RESPONSE_BYTES, "{filler:?}: {}", body.len());
+            let (body, _) = render(
+                &envelope(),
+                Answer::failed("p".into(), filler.repeat(5_000)),
+            );
+            assert!(
+                body.len() <= MAX_RESPONSE_BYTES,
+                "{filler:?}: {}",
+                body.len()
+            );
             let reason = parsed(&body)["Reason"].as_str().unwrap().to_owned();
             assert!(reason.starts_with(filler) && reason.ends_with(TRUNCATION_MARK));
         }
@@ -201,7 +236,10 @@ mod tests {
         assert!(json["Data"].as_object().is_none_or(|d| d.is_empty()));
         let reason = json["Reason"].as_str().unwrap();
         assert!(reason.starts_with("response too large ("), "{reason}");
-        assert!(reason.contains("Big (5003 bytes)") && reason.contains("Small (6 bytes)"), "{reason}");
+        assert!(
+            reason.contains("Big (5003 bytes)") && reason.contains("Small (6 bytes)"),
+            "{reason}"
+        );
         assert!(!sent.success);
         assert_eq!(sent.physical_resource_id, "pid");
     }

@@ -11,10 +11,10 @@ use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::{LambdaEvent, LambdaInvocation, Runtime, layers::TracingLayer, service_fn};
 use serde_json::Value;
 
+use crate::CustomResource;
 use crate::dispatch::{Dispatcher, Handler};
 use crate::logging::init_logging;
 use crate::sender::ResponseSender;
-use crate::CustomResource;
 
 /// Runs the function: builds the resource with `init`, then serves every invocation.
 ///
@@ -90,7 +90,9 @@ impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for AnyBody<S> {
     fn call(&mut self, mut invocation: LambdaInvocation) -> Self::Future {
         if serde_json::from_slice::<serde::de::IgnoredAny>(&invocation.body).is_err() {
             let text = String::from_utf8_lossy(&invocation.body).into_owned();
-            invocation.body = serde_json::to_vec(&Value::String(text)).unwrap_or_default().into();
+            invocation.body = serde_json::to_vec(&Value::String(text))
+                .unwrap_or_default()
+                .into();
         }
         self.0.call(invocation)
     }

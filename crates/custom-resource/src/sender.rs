@@ -76,8 +76,16 @@ impl ResponseSender {
 
     /// PUTs `body` to `url` exactly as given, with no Content-Type, until a 2xx answer, the
     /// attempts run out, or `deadline` would be passed. Returns the number of attempts used.
-    pub async fn send(&self, url: &str, body: Vec<u8>, deadline: Instant) -> Result<u32, DeliveryFailed> {
-        let client = self.client().map_err(|last_error| DeliveryFailed { attempts: 0, last_error })?;
+    pub async fn send(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<u32, DeliveryFailed> {
+        let client = self.client().map_err(|last_error| DeliveryFailed {
+            attempts: 0,
+            last_error,
+        })?;
         let target = redact_url(url);
         let mut last_error = "the deadline had already passed".to_owned();
         let mut attempts = 0;
@@ -108,11 +116,17 @@ impl ResponseSender {
             }
             tokio::time::sleep(backoff).await;
         }
-        Err(DeliveryFailed { attempts, last_error })
+        Err(DeliveryFailed {
+            attempts,
+            last_error,
+        })
     }
 
     fn backoff(&self, attempts_made: u32) -> Duration {
-        let ceiling = self.policy.first_backoff.saturating_mul(1 << attempts_made.saturating_sub(1).min(10));
+        let ceiling = self
+            .policy
+            .first_backoff
+            .saturating_mul(1 << attempts_made.saturating_sub(1).min(10));
         ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 }
@@ -134,5 +148,9 @@ fn describe(error: &reqwest::Error) -> String {
         cause = inner.to_string();
         source = inner.source();
     }
-    if cause.is_empty() { kind.to_owned() } else { format!("{kind}: {cause}") }
+    if cause.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {cause}")
+    }
 }

@@ -1,0 +1,88 @@
+//! A test-only custom resource: its properties say how to behave, so tests can check the core's
+//! guarantees (one answer on success, error, panic, deadline, bad input, failed start-up) on a
+//! real binary served through the Runtime API.
+
+use std::time::Duration;
+
+use custom_resource::{CustomResource, Outcome, Request, Update};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct Properties {
+    /// succeed | fail | panic | hang
+    behaviour: String,
+    #[serde(default, deserialize_with = "custom_resource::lenient::number")]
+    data_bytes: usize,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+struct Probe;
+
+impl Probe {
+    async fn act(&self, properties: &Properties, id: String) -> anyhow::Result<Outcome> {
+        match properties.behaviour.as_str() {
+            "succeed" => Ok(Outcome::new(id).with("Payload", "p".repeat(properties.data_bytes))),
+            "fail" => anyhow::bail!(
+                "probe failed as asked (secret {})",
+                properties.secret.as_deref().unwrap_or("none")
+            ),
+            "panic" => panic!("probe panicked as asked"),
+            "hang" => loop {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            },
+            other => anyhow::bail!(
+                "Behaviour: unknown value {other:?}; expected succeed, fail, panic or hang"
+            ),
+        }
+    }
+}
+
+impl CustomResource for Probe {
+    type Properties = Properties;
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &["Secret"];
+
+    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
+        self.act(
+            &properties,
+            format!("probe/{}", request.logical_resource_id),
+        )
+        .await
+    }
+
+    async fn update(&self, _: &Request, update: Update<Properties>) -> anyhow::Result<Outcome> {
+        self.act(&update.new, update.physical_resource_id).await
+    }
+
+    async fn delete(
+        &self,
+        _: &Request,
+        physical_resource_id: &str,
+        properties: Properties,
+    ) -> anyhow::Result<()> {
+        tracing::info!(physical_resource_id, "probe delete called");
+        self.act(&properties, physical_resource_id.to_owned())
+            .await
+            .map(drop)
+    }
+
+    async fn other_event(
+        &self,
+        event: serde_json::Value,
+        _: std::time::Instant,
+    ) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::json!({ "echo": event }))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    custom_resource::run(async {
+        if let Ok(problem) = std::env::var("PROBE_START_FAILURE") {
+            anyhow::bail!("{problem}");
+        }
+        Ok(Probe)
+    })
+    .await
+}
