@@ -1,0 +1,288 @@
+//! Carrying out a plan: each action's Connect calls, several users at a time, each call waiting
+//! for its operation's rate-limit slot; no call starts when the deadline is too close, and what
+//! was not done is returned so that a later run (or invocation) can finish it.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::connect::{CallError, CallResult, Connect};
+use crate::plan::{Action, Change, DesiredUser, EMAIL_DIGEST_TAG, Owner, differences};
+
+/// Back-off between attempts of a call that met the eventual-consistency ResourceNotFound of a
+/// user created moments ago (Connect documents seconds, sometimes more).
+const VISIBILITY_DELAYS: [Duration; 5] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
+/// What became of one action.
+#[derive(Debug)]
+pub enum Applied {
+    Created,
+    Updated,
+    Deleted,
+    Unchanged,
+    /// Not imported, with the reason (found out only while writing, e.g. a foreign user).
+    Skipped(String),
+    Failed(String),
+    /// Not (or not entirely) done before the deadline: the rest of the action.
+    NotDone(Action),
+}
+
+pub struct Executor<'a> {
+    pub connect: &'a Connect,
+    pub instance_id: &'a str,
+    pub owner: &'a Owner,
+    pub adopt_existing: bool,
+    pub deadline: Instant,
+}
+
+impl Executor<'_> {
+    /// Applies the actions, `concurrency` users at a time, returning each one's fate in order.
+    pub async fn run(&self, actions: Vec<Action>, concurrency: usize) -> Vec<(Action, Applied)> {
+        futures::stream::iter(actions)
+            .map(|action| async move {
+                let applied = self.apply(&action).await;
+                (action, applied)
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn apply(&self, action: &Action) -> Applied {
+        match action {
+            Action::Create { user } => self.create(user).await,
+            Action::Update {
+                user_id,
+                user_arn,
+                user,
+                changes,
+            } => self.update(user_id, user_arn, user, changes).await,
+            Action::Delete { user_id, username } => self.delete(user_id, username).await,
+        }
+    }
+
+    async fn create(&self, user: &DesiredUser) -> Applied {
+        let mut tags = self.owner.tags.clone();
+        tags.insert(EMAIL_DIGEST_TAG.to_owned(), user.email_digest());
+        match self
+            .connect
+            .create_user(self.instance_id, user, &tags, self.deadline)
+            .await
+        {
+            Ok((id, _)) => {
+                tracing::info!(username = %user.username, user_id = %id, "created");
+                Applied::Created
+            }
+            Err(CallError::NotStarted) => Applied::NotDone(Action::Create { user: user.clone() }),
+            Err(error) if error.is("DuplicateResourceException") => {
+                self.created_elsewhere(user).await
+            }
+            Err(error) if error.is("LimitExceededException") => Applied::Failed(format!(
+                "{}: not created: {error} (the instance's user quota; raise it or import fewer users)",
+                user.username
+            )),
+            Err(error) => Applied::Failed(format!("{}: not created: {error}", user.username)),
+        }
+    }
+
+    /// CreateUser said the name is taken: a retried create whose first attempt landed (the
+    /// user carries our tags), a user the bulk read missed (search lag), or a foreign one.
+    async fn created_elsewhere(&self, user: &DesiredUser) -> Applied {
+        let mut delays = VISIBILITY_DELAYS.iter();
+        let existing = loop {
+            match self
+                .connect
+                .find_user(self.instance_id, &user.username, self.deadline)
+                .await
+            {
+                Ok(Some(existing)) => break existing,
+                Ok(None) => match delays.next() {
+                    Some(delay) if Instant::now() + *delay < self.deadline => {
+                        tokio::time::sleep(*delay).await
+                    }
+                    _ => {
+                        return Applied::Failed(format!(
+                            "{}: CreateUser reports a user of this name, but none was found (a name differing only in case?)",
+                            user.username
+                        ));
+                    }
+                },
+                Err(CallError::NotStarted) => {
+                    return Applied::NotDone(Action::Create { user: user.clone() });
+                }
+                Err(error) => {
+                    return Applied::Failed(format!(
+                        "{}: looking up the existing user: {error}",
+                        user.username
+                    ));
+                }
+            }
+        };
+        let owned = self.owner.owns(&existing.tags);
+        if !owned && !self.adopt_existing {
+            return Applied::Skipped(
+                "a Connect user of this name exists that this stack did not create; it is left as is (set AdoptExisting to manage it)"
+                    .to_owned(),
+            );
+        }
+        let mut changes = differences(&existing, user);
+        if !owned {
+            changes.insert(0, Change::Claim);
+        }
+        match self
+            .update(&existing.id, &existing.arn, user, &changes)
+            .await
+        {
+            // Our own earlier attempt made it: it counts as created.
+            Applied::Updated | Applied::Unchanged if owned => Applied::Created,
+            other => other,
+        }
+    }
+
+    async fn update(
+        &self,
+        user_id: &str,
+        user_arn: &str,
+        user: &DesiredUser,
+        changes: &[Change],
+    ) -> Applied {
+        if changes.is_empty() {
+            return Applied::Unchanged;
+        }
+        let mut index = 0;
+        while index < changes.len() {
+            let change = changes[index];
+            // Names and SecondaryEmail are one UpdateUserIdentityInfo call.
+            let step = if change == Change::Names
+                && changes.get(index + 1) == Some(&Change::SecondaryEmail)
+            {
+                2
+            } else {
+                1
+            };
+            let result = self
+                .change(user_id, user_arn, user, &changes[index..index + step])
+                .await;
+            match result {
+                Ok(()) => index += step,
+                Err(CallError::NotStarted) => {
+                    return Applied::NotDone(Action::Update {
+                        user_id: user_id.to_owned(),
+                        user_arn: user_arn.to_owned(),
+                        user: user.clone(),
+                        changes: changes[index..].to_vec(),
+                    });
+                }
+                Err(error) if error.is("ResourceNotFoundException") => {
+                    return Applied::Failed(format!(
+                        "{}: not updated: the user no longer exists",
+                        user.username
+                    ));
+                }
+                Err(error) => {
+                    return Applied::Failed(format!(
+                        "{}: {change:?} not updated: {error}",
+                        user.username
+                    ));
+                }
+            }
+        }
+        tracing::info!(username = %user.username, ?changes, "updated");
+        Applied::Updated
+    }
+
+    async fn change(
+        &self,
+        user_id: &str,
+        user_arn: &str,
+        user: &DesiredUser,
+        changes: &[Change],
+    ) -> CallResult<()> {
+        let (connect, instance, deadline) = (self.connect, self.instance_id, self.deadline);
+        match changes {
+            [Change::Claim, ..] => {
+                let tags = self.owner.tags.clone();
+                self.visible(|| connect.tag_user(user_arn, &tags, deadline))
+                    .await
+            }
+            [Change::Names, rest @ ..] | [Change::SecondaryEmail, rest @ ..] => {
+                self.visible(|| connect.update_identity_info(instance, user_id, user, deadline))
+                    .await?;
+                let email_changed =
+                    changes[0] == Change::SecondaryEmail || rest.contains(&Change::SecondaryEmail);
+                if email_changed {
+                    // Recorded after the write, so a failed write is found again next time.
+                    let digest =
+                        BTreeMap::from([(EMAIL_DIGEST_TAG.to_owned(), user.email_digest())]);
+                    self.visible(|| connect.tag_user(user_arn, &digest, deadline))
+                        .await?;
+                }
+                Ok(())
+            }
+            [Change::SecurityProfiles, ..] => {
+                self.visible(|| connect.update_security_profiles(instance, user_id, user, deadline))
+                    .await
+            }
+            [Change::RoutingProfile, ..] => {
+                self.visible(|| connect.update_routing_profile(instance, user_id, user, deadline))
+                    .await
+            }
+            [Change::Phone, ..] => {
+                self.visible(|| connect.update_phone_config(instance, user_id, user, deadline))
+                    .await
+            }
+            [] => Ok(()),
+        }
+    }
+
+    async fn delete(&self, user_id: &str, username: &str) -> Applied {
+        match self
+            .visible(|| {
+                self.connect
+                    .delete_user(self.instance_id, user_id, self.deadline)
+            })
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(%username, %user_id, "deleted");
+                Applied::Deleted
+            }
+            // Gone already (a retried request, or someone else): the goal is met.
+            Err(error) if error.is("ResourceNotFoundException") => Applied::Deleted,
+            Err(CallError::NotStarted) => Applied::NotDone(Action::Delete {
+                user_id: user_id.to_owned(),
+                username: username.to_owned(),
+            }),
+            Err(error) => Applied::Failed(format!("{username}: not deleted: {error}")),
+        }
+    }
+
+    /// Runs a call on a user, retrying the ResourceNotFound that a user created moments ago
+    /// can still produce, for as long as the deadline allows.
+    async fn visible<F, Fut>(&self, call: F) -> CallResult<()>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = CallResult<()>>,
+    {
+        let mut delays = VISIBILITY_DELAYS.iter();
+        loop {
+            match call().await {
+                Err(error) if error.is("ResourceNotFoundException") => match delays.next() {
+                    Some(delay) if Instant::now() + *delay < self.deadline => {
+                        tracing::debug!(?delay, "user not visible yet; retrying");
+                        tokio::time::sleep(*delay).await;
+                    }
+                    _ => return Err(error),
+                },
+                other => return other,
+            }
+        }
+    }
+}

@@ -1,0 +1,699 @@
+//! `Custom::ConnectUserImport`: step 5 of the guide, adding each Connect user with a login name
+//! equal to their SAML RoleSessionName, done as a reconciliation. The members of Identity Center
+//! groups become users of a SAML Connect instance; users who leave the groups are deleted (or
+//! retained); only users this resource created (tagged with the stack and logical resource) are
+//! ever changed.
+//!
+//! A reconciliation is [`Importer::reconcile`]: read both sides in bulk, [`plan::plan`] the
+//! difference, then [`Importer::execute`] the writes within a deadline. A scheduled sync calls the
+//! same function; what a run could not finish comes back in [`Report::not_done`], and running the
+//! reconciliation again (or executing those actions) resumes from there.
+
+pub mod connect;
+pub mod directory;
+pub mod execute;
+pub mod limiter;
+pub mod plan;
+pub mod properties;
+pub mod retry;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use aws_config::SdkConfig;
+use custom_resource::{CustomResource, Outcome, Request, Update};
+
+use crate::connect::{Connect, Named};
+use crate::directory::Directory;
+use crate::execute::{Applied, Executor};
+use crate::limiter::{Quota, RateLimiter};
+use crate::plan::{Action, Owner, Plan, Profiles, Rule, Settings};
+use crate::properties::{OnUserRemoved, Properties};
+
+/// How many problems the response lists (all of them are logged).
+const PROBLEMS_SHOWN: usize = 5;
+/// Room for the Problems and Plan texts within CloudFormation's 4096-byte response.
+const PROBLEMS_BYTES: usize = 1200;
+const PLAN_BYTES: usize = 1500;
+
+/// Tuning of an import. The defaults suit Lambda against real Connect.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The client-side limit per Connect API operation.
+    pub quota: Quota,
+    /// Time kept for one call: none starts later than this before the deadline.
+    pub call_time: Duration,
+    /// Users written at once (each call still waits for its operation's slot).
+    pub concurrency: usize,
+    /// Overrides the Connect endpoint of the SDK configuration (tests; from the environment,
+    /// `AWS_ENDPOINT_URL_CONNECT` does the same).
+    pub connect_endpoint: Option<String>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            quota: Quota::CONNECT_DEFAULT,
+            call_time: Duration::from_secs(5),
+            concurrency: 8,
+            connect_endpoint: None,
+        }
+    }
+}
+
+/// What a reconciliation did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+    pub retained: usize,
+    /// Skipped users and failed writes, `name: reason`.
+    pub problems: Vec<String>,
+    /// In a dry run, the planned writes.
+    pub planned: Vec<String>,
+    /// Writes not made because the deadline came: run again (or execute these) to finish.
+    pub not_done: Vec<Action>,
+}
+
+impl Report {
+    pub fn is_complete(&self) -> bool {
+        self.not_done.is_empty()
+    }
+
+    /// The output values, `!GetAtt`-readable.
+    pub fn data(&self) -> BTreeMap<String, String> {
+        let mut data = BTreeMap::from([
+            ("Created".to_owned(), self.created.to_string()),
+            ("Updated".to_owned(), self.updated.to_string()),
+            ("Deleted".to_owned(), self.deleted.to_string()),
+            ("Unchanged".to_owned(), self.unchanged.to_string()),
+            ("Skipped".to_owned(), self.skipped.to_string()),
+            ("Retained".to_owned(), self.retained.to_string()),
+            ("DryRun".to_owned(), self.dry_run.to_string()),
+            ("Problems".to_owned(), self.problems_text()),
+        ]);
+        if self.dry_run {
+            data.insert(
+                "Plan".to_owned(),
+                bounded_list(&self.planned, usize::MAX, PLAN_BYTES, "none"),
+            );
+        }
+        data
+    }
+
+    /// The first few problems, short enough for the response.
+    pub fn problems_text(&self) -> String {
+        bounded_list(&self.problems, PROBLEMS_SHOWN, PROBLEMS_BYTES, "none")
+    }
+
+    /// One line for logs and FAILED reasons.
+    pub fn summary(&self) -> String {
+        format!(
+            "created {}, updated {}, deleted {}, unchanged {}, skipped {}, retained {}",
+            self.created, self.updated, self.deleted, self.unchanged, self.skipped, self.retained
+        )
+    }
+
+    fn from_plan(plan: &Plan, dry_run: bool) -> Self {
+        Self {
+            dry_run,
+            unchanged: plan.unchanged.len(),
+            skipped: plan.skipped.len(),
+            retained: plan.retained.len(),
+            problems: plan
+                .skipped
+                .iter()
+                .map(|s| format!("{}: {}", s.name, s.reason))
+                .collect(),
+            ..Self::default()
+        }
+    }
+}
+
+/// `items` joined with "; ", at most `count` of them and `max_bytes` long, saying how many more.
+fn bounded_list(items: &[String], count: usize, max_bytes: usize, empty: &str) -> String {
+    if items.is_empty() {
+        return empty.to_owned();
+    }
+    let mut text = String::new();
+    let mut shown = 0;
+    for item in items.iter().take(count) {
+        let separator = if text.is_empty() { "" } else { "; " };
+        if text.len() + separator.len() + item.len() > max_bytes {
+            if text.is_empty() {
+                let mut cut = max_bytes.min(item.len());
+                while !item.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.push_str(&item[..cut]);
+                shown = 1;
+            }
+            break;
+        }
+        text.push_str(separator);
+        text.push_str(item);
+        shown += 1;
+    }
+    if shown < items.len() {
+        text.push_str(&format!(
+            " (+{} more, see the function's logs)",
+            items.len() - shown
+        ));
+    }
+    text
+}
+
+/// A plan and the instance it is for.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub instance_id: String,
+    pub plan: Plan,
+}
+
+/// The reconciliation of Connect users with identity-store groups.
+pub struct Importer {
+    sdk_config: SdkConfig,
+    connect: Connect,
+    options: ImportOptions,
+}
+
+impl Importer {
+    pub fn new(sdk_config: &SdkConfig, options: ImportOptions) -> Self {
+        let mut config = aws_sdk_connect::config::Builder::from(sdk_config)
+            .retry_config(retry::connect_retry_config())
+            .retry_partition(retry::retry_partition("connect-user-import"))
+            .retry_classifier(retry::NoRetryOnLimitExceeded);
+        if let Some(endpoint) = &options.connect_endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        let limiter = Arc::new(RateLimiter::new(options.quota));
+        let connect = Connect::new(
+            aws_sdk_connect::Client::from_conf(config.build()),
+            limiter,
+            options.call_time,
+        );
+        Self {
+            sdk_config: sdk_config.clone(),
+            connect,
+            options,
+        }
+    }
+
+    /// From the Lambda environment: the SDK's default configuration (which honours
+    /// `AWS_ENDPOINT_URL[_<SERVICE>]`) and the quota in `CONNECT_REQUESTS_PER_SECOND` /
+    /// `CONNECT_REQUEST_BURST`.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let options = ImportOptions {
+            quota: Quota::from_env()?,
+            ..ImportOptions::default()
+        };
+        Ok(Self::new(&sdk_config, options))
+    }
+
+    /// Makes the instance's users follow the groups (or, with `DryRun`, says how it would).
+    pub async fn reconcile(
+        &self,
+        owner: &Owner,
+        properties: &Properties,
+        deadline: Instant,
+    ) -> anyhow::Result<Report> {
+        let prepared = self.prepare(owner, properties, deadline).await?;
+        let mut report = Report::from_plan(&prepared.plan, properties.dry_run);
+        if properties.dry_run {
+            report.planned = prepared.plan.actions.iter().map(Action::describe).collect();
+            report.created = prepared.plan.count(|a| matches!(a, Action::Create { .. }));
+            report.updated = prepared.plan.count(|a| matches!(a, Action::Update { .. }));
+            report.deleted = prepared.plan.count(|a| matches!(a, Action::Delete { .. }));
+            return Ok(report);
+        }
+        self.execute(
+            owner,
+            &prepared.instance_id,
+            prepared.plan.actions,
+            properties.adopt_existing,
+            deadline,
+            &mut report,
+        )
+        .await;
+        Ok(report)
+    }
+
+    /// Deletes (or, with `OnUserRemoved: Retain`, keeps) every user this resource created in
+    /// the instance. `None` when the instance no longer exists.
+    pub async fn remove(
+        &self,
+        owner: &Owner,
+        instance_id: &str,
+        on_user_removed: OnUserRemoved,
+        deadline: Instant,
+    ) -> anyhow::Result<Option<Report>> {
+        let users = match self.connect.users(instance_id, deadline).await {
+            Ok(users) => users,
+            Err(error) if error.is("ResourceNotFoundException") => return Ok(None),
+            Err(error) => {
+                return Err(error)
+                    .context("reading the instance's users (connect ListUsers/SearchUsers)");
+            }
+        };
+        // Only the ownership and OnUserRemoved matter when no directory user is wanted.
+        let settings = Settings {
+            on_user_removed,
+            ..placeholder_settings()
+        };
+        let plan = plan::plan(&[], &users, &settings, owner);
+        let mut report = Report::from_plan(&plan, false);
+        self.execute(
+            owner,
+            instance_id,
+            plan.actions,
+            false,
+            deadline,
+            &mut report,
+        )
+        .await;
+        Ok(Some(report))
+    }
+
+    /// Reads the directory and the instance and plans the writes; makes none. Fails, before
+    /// any write, on what the properties get wrong (an instance that is not SAML, unknown
+    /// groups or profiles).
+    pub async fn prepare(
+        &self,
+        owner: &Owner,
+        properties: &Properties,
+        deadline: Instant,
+    ) -> anyhow::Result<Prepared> {
+        properties.validate()?;
+        let instance_id = properties.instance_id()?;
+        let management = self
+            .connect
+            .identity_management_type(&instance_id, deadline)
+            .await
+            .context("connect DescribeInstance")?
+            .with_context(|| {
+                format!(
+                    "invalid property InstanceId: Connect instance {instance_id} does not exist"
+                )
+            })?;
+        if management != "SAML" {
+            bail!(
+                "invalid property InstanceId: Connect instance {instance_id} uses {management} identity management; \
+                 this import (users signing in through IAM Identity Center) needs a SAML instance"
+            );
+        }
+        let settings = self.settings(&instance_id, properties, deadline).await?;
+        let (directory, groups) = self.directory(properties, deadline).await?;
+        let settings = Settings {
+            rules: settings
+                .rules
+                .into_iter()
+                .zip(&groups.rule_groups)
+                .map(|(rule, group_id)| Rule {
+                    group_id: group_id.clone(),
+                    ..rule
+                })
+                .collect(),
+            ..settings
+        };
+        let members = directory
+            .members(&groups.imported, &groups.all, deadline)
+            .await?;
+        let users = self
+            .connect
+            .users(&instance_id, deadline)
+            .await
+            .context("reading the instance's users (connect ListUsers/SearchUsers)")?;
+        let plan = plan::plan(&members, &users, &settings, owner);
+        tracing::info!(
+            instance_id = %instance_id,
+            members = members.len(),
+            connect_users = users.len(),
+            actions = plan.actions.len(),
+            unchanged = plan.unchanged.len(),
+            skipped = plan.skipped.len(),
+            "planned"
+        );
+        Ok(Prepared { instance_id, plan })
+    }
+
+    /// Carries out `actions` until done or until the deadline is near, adding the outcome to
+    /// `report`: actions not done are in `report.not_done`.
+    pub async fn execute(
+        &self,
+        owner: &Owner,
+        instance_id: &str,
+        actions: Vec<Action>,
+        adopt_existing: bool,
+        deadline: Instant,
+        report: &mut Report,
+    ) {
+        let executor = Executor {
+            connect: &self.connect,
+            instance_id,
+            owner,
+            adopt_existing,
+            deadline,
+        };
+        for (action, applied) in executor.run(actions, self.options.concurrency).await {
+            match applied {
+                Applied::Created => report.created += 1,
+                Applied::Updated => report.updated += 1,
+                Applied::Deleted => report.deleted += 1,
+                Applied::Unchanged => report.unchanged += 1,
+                Applied::Skipped(reason) => {
+                    report.skipped += 1;
+                    report
+                        .problems
+                        .push(format!("{}: {reason}", action.username()));
+                }
+                Applied::Failed(problem) => report.problems.push(problem),
+                Applied::NotDone(rest) => report.not_done.push(rest),
+            }
+        }
+        for problem in &report.problems {
+            tracing::warn!(%problem, "user not imported as wanted");
+        }
+        tracing::info!(summary = %report.summary(), not_done = report.not_done.len(), "reconciled");
+    }
+
+    /// The properties' profile names resolved to ids (rules' group ids filled in later).
+    async fn settings(
+        &self,
+        instance_id: &str,
+        properties: &Properties,
+        deadline: Instant,
+    ) -> anyhow::Result<Settings> {
+        let security = self
+            .connect
+            .security_profiles(instance_id, deadline)
+            .await
+            .context("connect ListSecurityProfiles")?;
+        let routing = self
+            .connect
+            .routing_profiles(instance_id, deadline)
+            .await
+            .context("connect ListRoutingProfiles")?;
+        let security_ids = |property: &str, names: &[String]| -> anyhow::Result<BTreeSet<String>> {
+            names
+                .iter()
+                .map(|name| profile_id(&security, name, property, "security"))
+                .collect()
+        };
+        let mut rules = Vec::new();
+        for (index, rule) in properties.group_rules.iter().enumerate() {
+            rules.push(Rule {
+                group_id: String::new(),
+                security_profile_ids: rule
+                    .security_profiles
+                    .as_deref()
+                    .map(|names| {
+                        security_ids(&format!("GroupRules[{index}].SecurityProfiles"), names)
+                    })
+                    .transpose()?,
+                routing_profile_id: rule
+                    .routing_profile
+                    .as_deref()
+                    .map(|name| {
+                        profile_id(
+                            &routing,
+                            name,
+                            &format!("GroupRules[{index}].RoutingProfile"),
+                            "routing",
+                        )
+                    })
+                    .transpose()?,
+            });
+        }
+        Ok(Settings {
+            username_attribute: properties.username_attribute,
+            defaults: Profiles {
+                security_profile_ids: security_ids(
+                    "SecurityProfiles",
+                    &properties.security_profiles,
+                )?,
+                routing_profile_id: profile_id(
+                    &routing,
+                    &properties.routing_profile,
+                    "RoutingProfile",
+                    "routing",
+                )?,
+            },
+            rules,
+            phone_type: properties.phone_type,
+            auto_accept: properties.auto_accept,
+            after_contact_work_time_limit: properties.after_contact_work_time_limit,
+            on_user_removed: properties.on_user_removed,
+            adopt_existing: properties.adopt_existing,
+        })
+    }
+
+    /// The identity store and the ids of the groups the properties name.
+    async fn directory(
+        &self,
+        properties: &Properties,
+        deadline: Instant,
+    ) -> anyhow::Result<(Directory, Groups)> {
+        let region = properties
+            .identity_center_region
+            .as_deref()
+            .map(|r| aws_config::Region::new(r.to_owned()));
+        let identity_store_id = match &properties.identity_store_id {
+            Some(id) => id.clone(),
+            None => {
+                let mut config = aws_sdk_ssoadmin::config::Builder::from(&self.sdk_config);
+                if let Some(region) = &region {
+                    config = config.region(region.clone());
+                }
+                directory::identity_store_id(
+                    &aws_sdk_ssoadmin::Client::from_conf(config.build()),
+                    deadline,
+                )
+                .await?
+            }
+        };
+        let mut config = aws_sdk_identitystore::config::Builder::from(&self.sdk_config)
+            .retry_config(retry::identity_store_retry_config())
+            .retry_classifier(retry::HonourRetryAfterSeconds);
+        if let Some(region) = region {
+            config = config.region(region);
+        }
+        let directory = Directory {
+            client: aws_sdk_identitystore::Client::from_conf(config.build()),
+            identity_store_id,
+        };
+        let mut groups = Groups::default();
+        for (index, group) in properties.groups.iter().enumerate() {
+            let id = directory
+                .group_id(group.trim(), &format!("Groups[{index}]"), deadline)
+                .await?;
+            groups.imported.insert(id.clone());
+            groups.all.insert(id);
+        }
+        for (index, rule) in properties.group_rules.iter().enumerate() {
+            let id = directory
+                .group_id(
+                    rule.group.trim(),
+                    &format!("GroupRules[{index}].Group"),
+                    deadline,
+                )
+                .await?;
+            groups.all.insert(id.clone());
+            groups.rule_groups.push(id);
+        }
+        Ok((directory, groups))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Groups {
+    imported: BTreeSet<String>,
+    all: BTreeSet<String>,
+    /// One per GroupRules entry, in order.
+    rule_groups: Vec<String>,
+}
+
+fn profile_id(
+    profiles: &[Named],
+    name: &str,
+    property: &str,
+    kind: &str,
+) -> anyhow::Result<String> {
+    let wanted = name.trim();
+    if let Some(profile) = profiles
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(wanted))
+    {
+        return Ok(profile.id.clone());
+    }
+    let mut available: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+    available.sort_unstable();
+    Err(anyhow!(
+        "invalid property {property}: the instance has no {kind} profile named {wanted:?}; available: {}",
+        available.join(", ")
+    ))
+}
+
+/// Settings for a plan with no directory users: only OnUserRemoved is read.
+fn placeholder_settings() -> Settings {
+    Settings {
+        username_attribute: properties::UsernameAttribute::Email,
+        defaults: Profiles {
+            security_profile_ids: BTreeSet::new(),
+            routing_profile_id: String::new(),
+        },
+        rules: Vec::new(),
+        phone_type: properties::PhoneType::SoftPhone,
+        auto_accept: false,
+        after_contact_work_time_limit: 0,
+        on_user_removed: OnUserRemoved::Delete,
+        adopt_existing: false,
+    }
+}
+
+/// The physical id: the instance, the stack and the logical resource. Stable across updates
+/// of the same instance; another instance means a new id (a replacement).
+pub fn physical_id(instance_id: &str, request: &Request) -> String {
+    format!(
+        "{instance_id}/{}/{}",
+        request.stack_guid(),
+        request.logical_resource_id
+    )
+}
+
+/// The instance of a physical id this resource made for this stack and logical resource.
+pub fn instance_of(physical_id: &str, request: &Request) -> Option<String> {
+    let mut parts = physical_id.split('/');
+    let (Some(instance), Some(stack), Some(logical), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let ours = !instance.is_empty()
+        && stack == request.stack_guid()
+        && logical == request.logical_resource_id;
+    ours.then(|| instance.to_owned())
+}
+
+/// The CloudFormation custom resource.
+pub struct ConnectUserImport {
+    pub importer: Importer,
+}
+
+impl ConnectUserImport {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            importer: Importer::from_env().await?,
+        })
+    }
+
+    async fn import(
+        &self,
+        request: &Request,
+        properties: &Properties,
+    ) -> anyhow::Result<(String, Report)> {
+        properties.validate()?;
+        let id = physical_id(&properties.instance_id()?, request);
+        let report = self
+            .importer
+            .reconcile(&Owner::of(request), properties, request.respond_by)
+            .await?;
+        Ok((id, report))
+    }
+}
+
+fn outcome(id: String, report: &Report) -> anyhow::Result<Outcome> {
+    if !report.is_complete() {
+        bail!(
+            "the import did not finish before the function's deadline: {}; {} writes not made (first: {}); \
+             problems: {}. Raise the function's Timeout or the Connect API quota ({} / {}); running the update again resumes",
+            report.summary(),
+            report.not_done.len(),
+            report
+                .not_done
+                .first()
+                .map(Action::describe)
+                .unwrap_or_default(),
+            report.problems_text(),
+            limiter::RATE_ENV,
+            limiter::BURST_ENV,
+        );
+    }
+    let mut outcome = Outcome::new(id);
+    outcome.data = report.data();
+    Ok(outcome)
+}
+
+impl CustomResource for ConnectUserImport {
+    type Properties = Properties;
+
+    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
+        let (id, report) = self.import(request, &properties).await?;
+        // An unfinished Create still answers with its id, so the rollback Delete removes the
+        // users it did create.
+        outcome(id.clone(), &report)
+            .map_err(|error| custom_resource::failed_after_creating(id, error))
+    }
+
+    async fn update(
+        &self,
+        request: &Request,
+        update: Update<Properties>,
+    ) -> anyhow::Result<Outcome> {
+        // A new instance gets a new id (a replacement): CloudFormation then deletes the old
+        // one, removing this resource's users from the old instance.
+        let (id, report) = self.import(request, &update.new).await?;
+        if id != update.physical_resource_id {
+            tracing::info!(old = %update.physical_resource_id, new = %id, "replacement: the old instance's users go in the cleanup Delete");
+        }
+        outcome(id, &report)
+    }
+
+    async fn delete(
+        &self,
+        request: &Request,
+        physical_resource_id: &str,
+        properties: Properties,
+    ) -> anyhow::Result<()> {
+        let Some(instance_id) = instance_of(physical_resource_id, request) else {
+            tracing::info!(%physical_resource_id, "not an id this resource made: nothing to delete");
+            return Ok(());
+        };
+        if properties.on_user_removed == OnUserRemoved::Retain {
+            tracing::info!(%instance_id, "OnUserRemoved is Retain: the users stay");
+            return Ok(());
+        }
+        let owner = Owner::of(request);
+        let Some(report) = self
+            .importer
+            .remove(
+                &owner,
+                &instance_id,
+                OnUserRemoved::Delete,
+                request.respond_by,
+            )
+            .await?
+        else {
+            tracing::info!(%instance_id, "the instance is gone: nothing to delete");
+            return Ok(());
+        };
+        if !report.is_complete() || report.problems.iter().any(|p| p.contains("not deleted")) {
+            bail!(
+                "not every user could be deleted before the deadline: {}; {} left; problems: {}. Retrying the delete resumes",
+                report.summary(),
+                report.not_done.len(),
+                report.problems_text()
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
