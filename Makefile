@@ -35,6 +35,16 @@ test: venv
 	cargo build --workspace --bins
 	scripts/with-moto cargo test --workspace
 
+# template.yaml deployed on this machine: create -> update -> delete, every resource reported.
+local: venv
+	cargo build --workspace --bins
+	scripts/with-moto target/debug/local-stack lifecycle --template template.yaml
+
+invoke: venv
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<function>/create.json"; exit 2; }
+	cargo build --workspace --bins
+	scripts/with-moto target/debug/local-stack invoke $(FN) $(EVENT)
+
 fmt:
 	cargo fmt --all
 
