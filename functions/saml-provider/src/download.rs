@@ -1,0 +1,288 @@
+//! Fetching the metadata document: https only, bounded in time, size and redirects, retried on
+//! server and network errors.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use url::Url;
+
+/// The environment variable that allows plain-http metadata URLs, for local testing only (a local
+/// server standing in for Identity Center). Any value other than `true` keeps https required.
+pub const ALLOW_HTTP_ENV: &str = "CONNECT_SSO_ALLOW_HTTP_METADATA";
+
+/// How metadata is downloaded. [`Default`] is what the Lambda function uses.
+#[derive(Debug, Clone)]
+pub struct MetadataDownload {
+    /// Accept `http://` URLs (see [`ALLOW_HTTP_ENV`]). Off in production: metadata carries the
+    /// certificates IAM will trust, so it must come over TLS.
+    pub allow_http: bool,
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of an answer.
+    pub read_timeout: Duration,
+    /// Longest time for one attempt, answer included.
+    pub attempt_timeout: Duration,
+    /// Largest document accepted; reading stops as soon as it is exceeded.
+    pub max_bytes: usize,
+    pub max_redirects: usize,
+    /// Attempts in all (the first one included) on 5xx answers and network errors.
+    pub attempts: u32,
+    /// Wait before the first retry; doubled before each further one.
+    pub first_backoff: Duration,
+}
+
+impl Default for MetadataDownload {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(30),
+            // Real metadata is a few kilobytes; IAM's own limit is far above anything sane.
+            max_bytes: 1024 * 1024,
+            max_redirects: 3,
+            attempts: 4,
+            first_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// One failed attempt, and whether another one could succeed.
+struct AttemptFailed {
+    message: String,
+    retryable: bool,
+}
+
+impl MetadataDownload {
+    /// The defaults, with [`ALLOW_HTTP_ENV`] read from the environment.
+    pub fn from_env() -> Self {
+        let allow_http =
+            std::env::var(ALLOW_HTTP_ENV).is_ok_and(|value| value.eq_ignore_ascii_case("true"));
+        Self {
+            allow_http,
+            ..Self::default()
+        }
+    }
+
+    /// Downloads the document at `url` (the value of the `MetadataUrl` property), giving up in
+    /// time for `respond_by`. Errors name the URL's host and, for an HTTP answer, its status.
+    pub async fn fetch(&self, url: &str, respond_by: Instant) -> anyhow::Result<String> {
+        let url = self.checked_url(url)?;
+        let host = host_of(&url);
+        let client = self.client()?;
+        let mut backoff = self.first_backoff;
+        let mut attempt = 1;
+        loop {
+            let time_left = respond_by.saturating_duration_since(Instant::now());
+            let failure = match self.attempt(&client, &url, &host, time_left).await {
+                Ok(document) => return Ok(document),
+                Err(failure) => failure,
+            };
+            // Only retry when the wait and a connection attempt still fit before the deadline.
+            let retry_fits = respond_by.saturating_duration_since(Instant::now())
+                > backoff + self.connect_timeout;
+            if !failure.retryable || attempt >= self.attempts || !retry_fits {
+                let tries = if attempt > 1 {
+                    format!(" (after {attempt} attempts)")
+                } else {
+                    String::new()
+                };
+                anyhow::bail!(
+                    "downloading the metadata from {host} failed{tries}: {}",
+                    failure.message
+                );
+            }
+            tracing::warn!(%host, attempt, problem = %failure.message, "metadata download failed; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+
+    fn checked_url(&self, text: &str) -> anyhow::Result<Url> {
+        let url = Url::parse(text.trim()).map_err(|error| {
+            anyhow::anyhow!(
+                "invalid property MetadataUrl: not a URL ({error}); expected https://host/path"
+            )
+        })?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_http => {}
+            "http" => anyhow::bail!(
+                "invalid property MetadataUrl: https is required, got a plain http URL (host {}); \
+                 plain http is accepted only for local testing, with {ALLOW_HTTP_ENV}=true",
+                host_of(&url)
+            ),
+            other => anyhow::bail!(
+                "invalid property MetadataUrl: https is required, got the scheme {other}:"
+            ),
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            anyhow::bail!(
+                "invalid property MetadataUrl: the URL has no host; expected https://host/path"
+            );
+        }
+        Ok(url)
+    }
+
+    fn client(&self) -> anyhow::Result<reqwest::Client> {
+        let max_redirects = self.max_redirects;
+        let allow_http = self.allow_http;
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max_redirects {
+                let status = attempt.status();
+                attempt.error(format!(
+                    "more than {max_redirects} redirects (the last answer was HTTP {status})"
+                ))
+            } else if attempt.url().scheme() != "https"
+                && !(allow_http && attempt.url().scheme() == "http")
+            {
+                let target = host_of(attempt.url());
+                attempt.error(format!("a redirect to {target} leaves https"))
+            } else {
+                attempt.follow()
+            }
+        });
+        reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .redirect(redirects)
+            .user_agent(concat!(
+                "connect-sso-saml-provider/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|error| anyhow::anyhow!("cannot build the HTTP client: {}", chain(&error)))
+    }
+
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        host: &str,
+        time_left: Duration,
+    ) -> Result<String, AttemptFailed> {
+        let request = client
+            .get(url.clone())
+            .timeout(self.attempt_timeout.min(time_left));
+        let mut response = request.send().await.map_err(network_failure)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(AttemptFailed {
+                message: format!("HTTP {status} from {}", host_of(response.url())),
+                retryable: status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
+            });
+        }
+        let limit = self.max_bytes;
+        let too_large = |seen: String| AttemptFailed {
+            message: format!(
+                "the document is larger than the {} limit ({seen})",
+                size(limit)
+            ),
+            retryable: false,
+        };
+        if let Some(length) = response
+            .content_length()
+            .filter(|length| *length > limit as u64)
+        {
+            return Err(too_large(format!("Content-Length {length}")));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network_failure)? {
+            body.extend_from_slice(&chunk);
+            if body.len() > limit {
+                return Err(too_large(format!(
+                    "stopped reading after {} bytes",
+                    body.len()
+                )));
+            }
+        }
+        tracing::info!(%host, bytes = body.len(), "metadata downloaded");
+        String::from_utf8(body).map_err(|_| AttemptFailed {
+            message: "the document is not UTF-8 text".to_owned(),
+            retryable: false,
+        })
+    }
+}
+
+fn network_failure(error: reqwest::Error) -> AttemptFailed {
+    // A redirect refused by the policy will not go better the next time.
+    let retryable = !error.is_redirect() && !error.is_builder();
+    AttemptFailed {
+        message: chain(&error.without_url()),
+        retryable,
+    }
+}
+
+/// An error and its causes on one line, without repeats (reqwest nests the same text).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(error) = current {
+        let text = error.to_string();
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        current = error.source();
+    }
+    parts.join(": ")
+}
+
+/// The host (and port) of a URL given as text, for messages.
+pub(crate) fn host_of_text(url: &str) -> String {
+    Url::parse(url.trim())
+        .map(|url| host_of(&url))
+        .unwrap_or_else(|_| "<not a URL>".to_owned())
+}
+
+fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => "<no host>".to_owned(),
+    }
+}
+
+fn size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_needs_the_switch_and_other_schemes_never_pass() {
+        let strict = MetadataDownload::default();
+        let error = strict
+            .checked_url("http://idp.example/metadata")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("https is required") && error.contains("idp.example"),
+            "{error}"
+        );
+        assert!(error.contains(ALLOW_HTTP_ENV), "{error}");
+        let local = MetadataDownload {
+            allow_http: true,
+            ..MetadataDownload::default()
+        };
+        assert!(local.checked_url("http://127.0.0.1:8080/m").is_ok());
+        let error = local
+            .checked_url("file:///etc/passwd")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("scheme file"), "{error}");
+        let error = strict.checked_url("metadata.xml").unwrap_err().to_string();
+        assert!(error.contains("not a URL"), "{error}");
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(size(1024 * 1024), "1 MiB");
+        assert_eq!(size(1500), "1500 bytes");
+    }
+}

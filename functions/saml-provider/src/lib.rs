@@ -1,0 +1,427 @@
+//! `Custom::SamlProviderFromMetadata`: guide step 3, "create an IAM SAML identity provider from the
+//! application's metadata", kept true by CloudFormation.
+//!
+//! IAM takes a SAML metadata document only inline and CloudFormation cannot download one, so this
+//! resource fetches the Identity Center application's metadata (or takes it inline), checks it,
+//! and creates or updates the IAM SAML provider made from it.
+//!
+//! Properties (exactly one of the first two):
+//! - `MetadataUrl`: https URL of the metadata (the application's `MetadataUrl` output). A plain
+//!   `http://` URL is refused unless the function runs with
+//!   `CONNECT_SSO_ALLOW_HTTP_METADATA=true` ([`download::ALLOW_HTTP_ENV`]), meant only for local
+//!   tests against a local metadata server.
+//! - `MetadataDocument`: the metadata XML itself.
+//! - `Name`: the IAM provider name, `[\w._-]{1,128}`; by default `<stack name>-<logical id>`
+//!   (stable across updates). A new name replaces the provider.
+//! - `Tags`: `[{Key, Value}]` added to the provider next to the ownership tags.
+//!
+//! Physical id: the provider ARN. `Fn::GetAtt`: `Arn`, `Name`, `CertificateExpiry` (RFC 3339, the
+//! earliest signing certificate's NotAfter), `MetadataSha256`.
+
+pub mod download;
+mod iam;
+pub mod metadata;
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use custom_resource::{
+    CustomResource, OWNER_TAG_LOGICAL_ID, OWNER_TAG_STACK_ID, Outcome, Request, Update,
+    failed_after_creating,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+pub use download::{ALLOW_HTTP_ENV, MetadataDownload};
+pub use iam::provider_name;
+pub use metadata::Metadata;
+
+use iam::{Created, Iam};
+
+/// Longest IAM SAML provider name.
+const MAX_NAME_CHARS: usize = 128;
+/// IAM allows 50 tags on a provider; two of them are the ownership tags.
+const MAX_USER_TAGS: usize = 48;
+/// Tag keys that only this project sets.
+const RESERVED_TAG_PREFIX: &str = "connect-sso:";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Properties {
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    #[serde(default)]
+    pub metadata_document: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// Where the metadata comes from.
+enum Source<'a> {
+    Url(&'a str),
+    Document(&'a str),
+}
+
+/// The resource: an IAM client and how to download metadata.
+pub struct SamlProvider {
+    iam: Iam,
+    download: MetadataDownload,
+}
+
+impl SamlProvider {
+    pub fn new(iam: aws_sdk_iam::Client, download: MetadataDownload) -> Self {
+        Self {
+            iam: Iam::new(iam),
+            download,
+        }
+    }
+
+    /// The Lambda function's resource: the SDK's default configuration (which honours
+    /// `AWS_ENDPOINT_URL_IAM`) and [`MetadataDownload::from_env`].
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(
+            aws_sdk_iam::Client::new(&config),
+            MetadataDownload::from_env(),
+        ))
+    }
+
+    /// The checked metadata, from whichever source the properties name.
+    async fn metadata(
+        &self,
+        properties: &Properties,
+        respond_by: Instant,
+    ) -> anyhow::Result<Metadata> {
+        let (document, origin) = match properties.source()? {
+            Source::Url(url) => {
+                let document = self.download.fetch(url, respond_by).await?;
+                (
+                    document,
+                    format!(
+                        "the metadata at MetadataUrl (host {})",
+                        download::host_of_text(url)
+                    ),
+                )
+            }
+            Source::Document(document) => (document.to_owned(), "MetadataDocument".to_owned()),
+        };
+        metadata::validate(document, OffsetDateTime::now_utc())
+            .map_err(|problem| anyhow::anyhow!("{origin} {problem}"))
+    }
+
+    /// Makes sure a provider called `name`, owned by this resource, carries `metadata` and `tags`;
+    /// returns its ARN. A provider of that name made by anything else is left alone and refused.
+    async fn ensure_provider(
+        &self,
+        request: &Request,
+        name: &str,
+        metadata: &Metadata,
+        tags: &[(String, String)],
+    ) -> anyhow::Result<String> {
+        let existing = match self.iam.find(name).await? {
+            Some(arn) => arn,
+            None => match self.iam.create(name, &metadata.document, tags).await? {
+                Created::Arn(arn) => {
+                    tracing::info!(%arn, "SAML provider created");
+                    return Ok(arn);
+                }
+                // Made between our look-up and our create: by a retry of this very request, perhaps.
+                Created::NameTaken => self.iam.find(name).await?.with_context(|| {
+                    format!("CreateSAMLProvider {name}: the name is taken, yet no provider of that name is listed")
+                })?,
+            },
+        };
+        let current_tags = self
+            .iam
+            .tags(&existing)
+            .await?
+            .with_context(|| format!("{existing} vanished while being adopted"))?;
+        if !owns(request, &current_tags) {
+            anyhow::bail!(
+                "invalid property Name: the IAM SAML provider name {name} is taken by a provider this resource did not \
+                 create ({existing} lacks the ownership tags {OWNER_TAG_STACK_ID} and {OWNER_TAG_LOGICAL_ID} of stack {} \
+                 resource {}); choose another Name or remove that provider",
+                request.stack_name(),
+                request.logical_resource_id
+            );
+        }
+        tracing::info!(arn = %existing, "adopting the SAML provider this resource made earlier");
+        self.converge(&existing, metadata, tags, &current_tags, &[])
+            .await
+            .map_err(|error| failed_after_creating(existing.clone(), error))?;
+        Ok(existing)
+    }
+
+    /// Brings an owned provider to `metadata` and `tags`, writing only what differs. `removed_keys`
+    /// are user tag keys this resource set before and no longer wants.
+    async fn converge(
+        &self,
+        arn: &str,
+        metadata: &Metadata,
+        tags: &[(String, String)],
+        current_tags: &[(String, String)],
+        removed_keys: &[String],
+    ) -> anyhow::Result<()> {
+        let current_document = self
+            .iam
+            .document(arn)
+            .await?
+            .with_context(|| format!("{arn} vanished while being updated"))?;
+        if current_document == metadata.document {
+            tracing::info!(%arn, "metadata unchanged; no update");
+        } else {
+            self.iam.update_document(arn, &metadata.document).await?;
+            tracing::info!(%arn, sha256 = %metadata.sha256, "metadata updated");
+        }
+        let missing: Vec<(String, String)> = tags
+            .iter()
+            .filter(|tag| !current_tags.contains(tag))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            self.iam.tag(arn, &missing).await?;
+        }
+        let stale: Vec<String> = removed_keys
+            .iter()
+            .filter(|key| current_tags.iter().any(|(current, _)| current == *key))
+            .cloned()
+            .collect();
+        if !stale.is_empty() {
+            self.iam.untag(arn, &stale).await?;
+        }
+        Ok(())
+    }
+}
+
+impl CustomResource for SamlProvider {
+    type Properties = Properties;
+
+    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
+        let name = properties.provider_name(request)?;
+        let tags = properties.tags_for(request)?;
+        let metadata = self.metadata(&properties, request.respond_by).await?;
+        let arn = self
+            .ensure_provider(request, &name, &metadata, &tags)
+            .await?;
+        Ok(outcome(arn, &name, &metadata))
+    }
+
+    async fn update(
+        &self,
+        request: &Request,
+        update: Update<Properties>,
+    ) -> anyhow::Result<Outcome> {
+        let Update {
+            physical_resource_id: arn,
+            new,
+            old,
+        } = update;
+        let name = new.provider_name(request)?;
+        let tags = new.tags_for(request)?;
+        let metadata = self.metadata(&new, request.respond_by).await?;
+        if provider_name(&arn) != Some(name.as_str()) {
+            // A new name is a new provider: the old one is left for CloudFormation's cleanup Delete.
+            let replacement = self
+                .ensure_provider(request, &name, &metadata, &tags)
+                .await?;
+            tracing::info!(old = %arn, new = %replacement, "SAML provider replaced");
+            return Ok(outcome(replacement, &name, &metadata));
+        }
+        let Some(current_tags) = self.iam.tags(&arn).await? else {
+            tracing::warn!(%arn, "the SAML provider is gone; making it again");
+            let arn = self
+                .ensure_provider(request, &name, &metadata, &tags)
+                .await?;
+            return Ok(outcome(arn, &name, &metadata));
+        };
+        if !owns(request, &current_tags) {
+            anyhow::bail!(
+                "the IAM SAML provider {arn} does not carry this resource's ownership tags; it was not changed"
+            );
+        }
+        let wanted: BTreeSet<&str> = new.tags.iter().map(|tag| tag.key.as_str()).collect();
+        let removed_keys: Vec<String> = old
+            .map(|old| {
+                old.tags
+                    .into_iter()
+                    .map(|tag| tag.key)
+                    .filter(|key| !wanted.contains(key.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.converge(&arn, &metadata, &tags, &current_tags, &removed_keys)
+            .await?;
+        Ok(outcome(arn, &name, &metadata))
+    }
+
+    async fn delete(
+        &self,
+        request: &Request,
+        arn: &str,
+        _properties: Properties,
+    ) -> anyhow::Result<()> {
+        if provider_name(arn).is_none() {
+            tracing::info!(
+                physical_resource_id = arn,
+                "not a SAML provider ARN: nothing of ours to delete"
+            );
+            return Ok(());
+        }
+        match self.iam.tags(arn).await? {
+            None => tracing::info!(%arn, "the SAML provider is already gone"),
+            Some(tags) if !owns(request, &tags) => {
+                tracing::warn!(%arn, "the SAML provider was not made by this resource; leaving it in place");
+            }
+            Some(_) => {
+                let deleted = self.iam.delete(arn).await?;
+                tracing::info!(%arn, deleted, "SAML provider deleted");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Properties {
+    fn source(&self) -> anyhow::Result<Source<'_>> {
+        match (given(&self.metadata_url), given(&self.metadata_document)) {
+            (Some(url), None) => Ok(Source::Url(url)),
+            (None, Some(document)) => Ok(Source::Document(document)),
+            (Some(_), Some(_)) => anyhow::bail!(
+                "invalid properties: give exactly one of MetadataUrl or MetadataDocument, not both"
+            ),
+            (None, None) => anyhow::bail!(
+                "invalid properties: one of MetadataUrl (the https URL of the identity provider's SAML metadata) \
+                 or MetadataDocument (the metadata XML) is required"
+            ),
+        }
+    }
+
+    /// The IAM provider name: `Name`, or one derived from the stack and logical id.
+    fn provider_name(&self, request: &Request) -> anyhow::Result<String> {
+        let Some(name) = self
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        else {
+            return Ok(default_name(
+                request.stack_name(),
+                &request.logical_resource_id,
+            ));
+        };
+        let valid_chars = name.chars().all(is_name_char);
+        if !valid_chars || name.chars().count() > MAX_NAME_CHARS {
+            anyhow::bail!(
+                "invalid property Name: {name:?} is not an IAM SAML provider name; use 1 to {MAX_NAME_CHARS} characters \
+                 among letters, digits, '_', '.' and '-'"
+            );
+        }
+        Ok(name.to_owned())
+    }
+
+    /// The ownership tags followed by the user's `Tags`.
+    fn tags_for(&self, request: &Request) -> anyhow::Result<Vec<(String, String)>> {
+        if self.tags.len() > MAX_USER_TAGS {
+            anyhow::bail!(
+                "invalid property Tags: {} tags given, at most {MAX_USER_TAGS} are accepted",
+                self.tags.len()
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (index, tag) in self.tags.iter().enumerate() {
+            if tag.key.is_empty() || tag.key.starts_with(RESERVED_TAG_PREFIX) {
+                anyhow::bail!(
+                    "invalid property Tags[{index}].Key: {:?} is not accepted; keys must be non-empty and not start \
+                     with {RESERVED_TAG_PREFIX} (reserved for ownership tags)",
+                    tag.key
+                );
+            }
+            if !seen.insert(tag.key.as_str()) {
+                anyhow::bail!(
+                    "invalid property Tags[{index}].Key: {:?} is given twice",
+                    tag.key
+                );
+            }
+        }
+        let ownership = request
+            .ownership_tags()
+            .map(|(key, value)| (key.to_owned(), value.to_owned()));
+        Ok(ownership
+            .into_iter()
+            .chain(
+                self.tags
+                    .iter()
+                    .map(|tag| (tag.key.clone(), tag.value.clone())),
+            )
+            .collect())
+    }
+}
+
+/// A property's text as given, with a blank one counting as absent (what `!If [.., .., ""]` yields).
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|text| !text.trim().is_empty())
+}
+
+fn owns(request: &Request, tags: &[(String, String)]) -> bool {
+    request.owns(
+        tags.iter()
+            .map(|(key, value)| (key.as_str(), value.as_str())),
+    )
+}
+
+fn outcome(arn: String, name: &str, metadata: &Metadata) -> Outcome {
+    Outcome::new(arn.clone())
+        .with("Arn", arn)
+        .with("Name", name)
+        .with("CertificateExpiry", metadata.certificate_expiry_rfc3339())
+        .with("MetadataSha256", &metadata.sha256)
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+/// `<stack name>-<logical id>` with characters IAM refuses replaced by `-`. When longer than IAM
+/// allows, it is cut and ends with a hash of the whole, so distinct long names stay distinct.
+pub fn default_name(stack_name: &str, logical_resource_id: &str) -> String {
+    let full: String = format!("{stack_name}-{logical_resource_id}")
+        .chars()
+        .map(|c| if is_name_char(c) { c } else { '-' })
+        .collect();
+    if full.len() <= MAX_NAME_CHARS {
+        return full;
+    }
+    let digest = format!("{:x}", Sha256::digest(full.as_bytes()));
+    format!("{}-{}", &full[..MAX_NAME_CHARS - 9], &digest[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_name_is_stable_legal_and_short_enough() {
+        assert_eq!(
+            default_name("connect-sso", "SamlProvider"),
+            "connect-sso-SamlProvider"
+        );
+        assert_eq!(default_name("a b/c", "X"), "a-b-c-X");
+        let long_stack = "s".repeat(128);
+        let first = default_name(&long_stack, "ProviderOne");
+        assert_eq!(first.len(), MAX_NAME_CHARS);
+        assert_eq!(first, default_name(&long_stack, "ProviderOne"));
+        assert_ne!(first, default_name(&long_stack, "ProviderTwo"));
+        assert!(first.chars().all(is_name_char));
+    }
+}
