@@ -9,9 +9,12 @@ pub const REGION: &str = "us-east-1";
 
 pub struct Cloud {
     pub moto_endpoint: String,
+    /// moto's IAM behind the layer that keeps SAML provider tags (moto drops them).
+    pub iam_proxy: moto_iam_proxy::IamProxy,
     pub connect: connect_emulator::Emulator,
     pub identity_center: identity_center_emulator::Emulator,
     moto: SdkConfig,
+    iam: SdkConfig,
 }
 
 impl Cloud {
@@ -19,16 +22,21 @@ impl Cloud {
     /// `scripts/with-moto`), at `moto_endpoint`.
     pub async fn start(moto_endpoint: &str) -> anyhow::Result<Self> {
         let moto = sdk_config(Some(moto_endpoint)).await;
+        let iam_proxy = moto_iam_proxy::IamProxy::start(moto_endpoint).await?;
+        let iam = sdk_config(Some(&iam_proxy.endpoint)).await;
         Ok(Self {
             moto_endpoint: moto_endpoint.to_owned(),
-            connect: connect_emulator::Emulator::start(connect_emulator::Options::default()).await?,
+            iam_proxy,
+            iam,
+            connect: connect_emulator::Emulator::start(connect_emulator::Options::default())
+                .await?,
             identity_center: identity_center_emulator::Emulator::start().await?,
             moto,
         })
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.moto)
+        aws_sdk_iam::Client::new(&self.iam)
     }
 
     pub fn identity_store(&self) -> aws_sdk_identitystore::Client {
@@ -39,11 +47,14 @@ impl Cloud {
     /// endpoint variables, which is also how a real deployment would be redirected.
     pub fn function_environment(&self) -> Vec<(String, String)> {
         [
-            ("AWS_ENDPOINT_URL_IAM", self.moto_endpoint.clone()),
+            ("AWS_ENDPOINT_URL_IAM", self.iam_proxy.endpoint.clone()),
             ("AWS_ENDPOINT_URL_IDENTITYSTORE", self.moto_endpoint.clone()),
             ("AWS_ENDPOINT_URL_STS", self.moto_endpoint.clone()),
             ("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint()),
-            ("AWS_ENDPOINT_URL_SSO_ADMIN", self.identity_center.endpoint()),
+            (
+                "AWS_ENDPOINT_URL_SSO_ADMIN",
+                self.identity_center.endpoint(),
+            ),
             // The emulated Identity Center serves its SAML metadata over plain http.
             ("CONNECT_SSO_ALLOW_HTTP_METADATA", "true".to_owned()),
         ]

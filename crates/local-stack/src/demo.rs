@@ -23,12 +23,37 @@ struct Person {
 
 const PEOPLE: [Person; 5] = [
     // A mixed-case email: the Connect login name must keep its case exactly.
-    Person { user_name: "alice", given: "Alice", family: "Smith", email: Some("Alice.Smith@Example.com") },
-    Person { user_name: "bob", given: "Bob", family: "Jones", email: Some("bob.jones@example.com") },
+    Person {
+        user_name: "alice",
+        given: "Alice",
+        family: "Smith",
+        email: Some("Alice.Smith@Example.com"),
+    },
+    Person {
+        user_name: "bob",
+        given: "Bob",
+        family: "Jones",
+        email: Some("bob.jones@example.com"),
+    },
     // No email: with UsernameAttribute=email this member cannot become a Connect user.
-    Person { user_name: "carol", given: "Carol", family: "White", email: None },
-    Person { user_name: "dave", given: "Dave", family: "Brown", email: Some("dave.brown@example.com") },
-    Person { user_name: "erin", given: "Erin", family: "Green", email: Some("erin.green@example.com") },
+    Person {
+        user_name: "carol",
+        given: "Carol",
+        family: "White",
+        email: None,
+    },
+    Person {
+        user_name: "dave",
+        given: "Dave",
+        family: "Brown",
+        email: Some("dave.brown@example.com"),
+    },
+    Person {
+        user_name: "erin",
+        given: "Erin",
+        family: "Green",
+        email: Some("erin.green@example.com"),
+    },
 ];
 
 /// The demo directory in the identity store: ids of groups, users and memberships.
@@ -57,7 +82,9 @@ impl Directory {
                 .send()
                 .await
                 .with_context(|| format!("creating group {group}"))?;
-            directory.groups.insert(group, created.group_id().to_owned());
+            directory
+                .groups
+                .insert(group, created.group_id().to_owned());
         }
         for person in &PEOPLE {
             let mut request = store
@@ -65,20 +92,46 @@ impl Directory {
                 .identity_store_id(&identity_store_id)
                 .user_name(person.user_name)
                 .display_name(format!("{} {}", person.given, person.family))
-                .name(Name::builder().given_name(person.given).family_name(person.family).build());
+                .name(
+                    Name::builder()
+                        .given_name(person.given)
+                        .family_name(person.family)
+                        .build(),
+                );
             if let Some(email) = person.email {
-                request = request.emails(Email::builder().value(email).r#type("work").primary(true).build());
+                request = request.emails(
+                    Email::builder()
+                        .value(email)
+                        .r#type("work")
+                        .primary(true)
+                        .build(),
+                );
             }
-            let created = request.send().await.with_context(|| format!("creating user {}", person.user_name))?;
-            directory.users.insert(person.user_name, created.user_id().to_owned());
+            let created = request
+                .send()
+                .await
+                .with_context(|| format!("creating user {}", person.user_name))?;
+            directory
+                .users
+                .insert(person.user_name, created.user_id().to_owned());
         }
-        for (user, group) in [("alice", AGENTS), ("bob", AGENTS), ("carol", AGENTS), ("dave", SUPERVISORS)] {
+        for (user, group) in [
+            ("alice", AGENTS),
+            ("bob", AGENTS),
+            ("carol", AGENTS),
+            ("dave", SUPERVISORS),
+        ] {
             directory.join(cloud, user, group).await?;
         }
         Ok(directory)
     }
 
-    pub async fn join(&mut self, cloud: &Cloud, user: &'static str, group: &'static str) -> anyhow::Result<()> {
+    pub async fn join(
+        &mut self,
+        cloud: &Cloud,
+        user: &'static str,
+        group: &'static str,
+    ) -> anyhow::Result<()> {
         let created = cloud
             .identity_store()
             .create_group_membership()
@@ -88,12 +141,18 @@ impl Directory {
             .send()
             .await
             .with_context(|| format!("adding {user} to {group}"))?;
-        self.memberships.insert((user, group), created.membership_id().to_owned());
+        self.memberships
+            .insert((user, group), created.membership_id().to_owned());
         println!("directory: {user} joins {group}");
         Ok(())
     }
 
-    pub async fn leave(&mut self, cloud: &Cloud, user: &'static str, group: &'static str) -> anyhow::Result<()> {
+    pub async fn leave(
+        &mut self,
+        cloud: &Cloud,
+        user: &'static str,
+        group: &'static str,
+    ) -> anyhow::Result<()> {
         let membership = self
             .memberships
             .remove(&(user, group))
@@ -114,7 +173,10 @@ impl Directory {
 /// The parameters of the demo deployment (a new Connect instance, the demo groups).
 pub fn parameters(groups: &[&str]) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("ConnectInstanceAlias".to_owned(), "connect-sso-local".to_owned()),
+        (
+            "ConnectInstanceAlias".to_owned(),
+            "connect-sso-local".to_owned(),
+        ),
         ("Groups".to_owned(), groups.join(",")),
         ("RelayStateDestination".to_owned(), "/ccp-v2".to_owned()),
     ])
@@ -122,7 +184,12 @@ pub fn parameters(groups: &[&str]) -> BTreeMap<String, String> {
 
 /// A Connect user as a person would check it: login name and whether this stack manages it.
 fn connect_logins(cloud: &Cloud, instance_id: &str) -> BTreeSet<String> {
-    cloud.connect.users(instance_id).into_iter().map(|user| user.username).collect()
+    cloud
+        .connect
+        .users(instance_id)
+        .into_iter()
+        .map(|user| user.username)
+        .collect()
 }
 
 fn set(names: &[&str]) -> BTreeSet<String> {
@@ -132,13 +199,20 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 /// Runs the whole lifecycle of `template` and checks the state after each step.
 pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
     let mut directory = Directory::seed(cloud).await?;
-    println!("directory: identity store {} seeded with 5 people in {AGENTS} and {SUPERVISORS}\n", directory.identity_store_id);
+    println!(
+        "directory: identity store {} seeded with 5 people in {AGENTS} and {SUPERVISORS}\n",
+        directory.identity_store_id
+    );
 
     let mut stack = Stack::new("connect-sso-local", cloud, template).await?;
     println!("== create");
     stack.create(&parameters(&[AGENTS])).await?;
     print_outputs(&stack);
-    let instance_id = stack.outputs().get("ConnectInstanceId").cloned().ok_or_else(|| anyhow!("no ConnectInstanceId output"))?;
+    let instance_id = stack
+        .outputs()
+        .get("ConnectInstanceId")
+        .cloned()
+        .ok_or_else(|| anyhow!("no ConnectInstanceId output"))?;
     let expected = set(&["Alice.Smith@Example.com", "bob.jones@example.com"]);
     ensure!(
         connect_logins(cloud, &instance_id) == expected,
@@ -147,15 +221,25 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
     );
     check_federation(cloud, &stack).await?;
     // Someone adds a Connect user by hand: the stack must never touch it.
-    cloud.connect.add_user(&instance_id, connect_emulator::UserSnapshot::new("Connect-Admin"));
-    println!("check: Connect users {expected:?}; the application, SAML provider and role exist and agree\n");
+    cloud.connect.add_user(
+        &instance_id,
+        connect_emulator::UserSnapshot::new("Connect-Admin"),
+    );
+    println!(
+        "check: Connect users {expected:?}; the application, SAML provider and role exist and agree\n"
+    );
 
     println!("== directory changes, and the stack is updated to import {SUPERVISORS} too");
     directory.join(cloud, "erin", AGENTS).await?;
     directory.leave(cloud, "bob", AGENTS).await?;
     stack.update(&parameters(&[AGENTS, SUPERVISORS])).await?;
     print_outputs(&stack);
-    let expected = set(&["Alice.Smith@Example.com", "Connect-Admin", "dave.brown@example.com", "erin.green@example.com"]);
+    let expected = set(&[
+        "Alice.Smith@Example.com",
+        "Connect-Admin",
+        "dave.brown@example.com",
+        "erin.green@example.com",
+    ]);
     ensure!(
         connect_logins(cloud, &instance_id) == expected,
         "after update, the Connect users are {:?}, expected {expected:?}",
@@ -167,16 +251,40 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
     println!("== delete");
     let application_arn = stack.outputs()["ApplicationArn"].clone();
     let provider_arn = stack.outputs()["SamlProviderArn"].clone();
-    let role_name = stack.physical_id("FederationRole").unwrap_or_default().to_owned();
+    let role_name = stack
+        .physical_id("FederationRole")
+        .unwrap_or_default()
+        .to_owned();
     stack.delete().await?;
-    ensure!(cloud.identity_center.application(&application_arn).is_none(), "the application {application_arn} is still there");
+    ensure!(
+        cloud
+            .identity_center
+            .application(&application_arn)
+            .is_none(),
+        "the application {application_arn} is still there"
+    );
     let providers = cloud.iam().list_saml_providers().send().await?;
     ensure!(
-        providers.saml_provider_list().iter().all(|provider| provider.arn() != Some(provider_arn.as_str())),
+        providers
+            .saml_provider_list()
+            .iter()
+            .all(|provider| provider.arn() != Some(provider_arn.as_str())),
         "the SAML provider {provider_arn} is still there"
     );
-    ensure!(cloud.iam().get_role().role_name(&role_name).send().await.is_err(), "the role {role_name} is still there");
-    ensure!(cloud.connect.users(&instance_id).is_empty(), "the Connect instance {instance_id} still has users");
+    ensure!(
+        cloud
+            .iam()
+            .get_role()
+            .role_name(&role_name)
+            .send()
+            .await
+            .is_err(),
+        "the role {role_name} is still there"
+    );
+    ensure!(
+        cloud.connect.users(&instance_id).is_empty(),
+        "the Connect instance {instance_id} still has users"
+    );
     println!("check: the application, SAML provider, role, Connect users and instance are gone");
     Ok(())
 }
@@ -184,7 +292,12 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
 /// The chain a sign-in needs, checked across the emulated services.
 async fn check_federation(cloud: &Cloud, stack: &Stack<'_>) -> anyhow::Result<()> {
     let outputs = stack.outputs();
-    let output = |name: &str| outputs.get(name).cloned().ok_or_else(|| anyhow!("no {name} output"));
+    let output = |name: &str| {
+        outputs
+            .get(name)
+            .cloned()
+            .ok_or_else(|| anyhow!("no {name} output"))
+    };
     let application = cloud
         .identity_center
         .application(&output("ApplicationArn")?)
@@ -198,12 +311,21 @@ async fn check_federation(cloud: &Cloud, stack: &Stack<'_>) -> anyhow::Result<()
     let relay_state = output("RelayState")?;
     let instance_id = output("ConnectInstanceId")?;
     ensure!(
-        relay_state == format!("https://us-east-1.console.aws.amazon.com/connect/federate/{instance_id}?destination=%2Fccp-v2"),
+        relay_state
+            == format!(
+                "https://us-east-1.console.aws.amazon.com/connect/federate/{instance_id}?destination=%2Fccp-v2"
+            ),
         "unexpected relay state {relay_state}"
     );
     let application_text = application.to_string();
-    ensure!(application_text.contains(&relay_state), "the application does not carry the relay state");
-    ensure!(application_text.contains(&role_arn), "the application's attributes do not name the role");
+    ensure!(
+        application_text.contains(&relay_state),
+        "the application does not carry the relay state"
+    );
+    ensure!(
+        application_text.contains(&role_arn),
+        "the application's attributes do not name the role"
+    );
     cloud
         .iam()
         .get_saml_provider()
@@ -212,11 +334,23 @@ async fn check_federation(cloud: &Cloud, stack: &Stack<'_>) -> anyhow::Result<()
         .await
         .context("the SAML provider does not exist")?;
     let role_name = role_arn.rsplit('/').next().unwrap_or_default();
-    let role = cloud.iam().get_role().role_name(role_name).send().await.context("the role does not exist")?;
-    let trust = role.role().and_then(|role| role.assume_role_policy_document()).unwrap_or_default();
+    let role = cloud
+        .iam()
+        .get_role()
+        .role_name(role_name)
+        .send()
+        .await
+        .context("the role does not exist")?;
+    let trust = role
+        .role()
+        .and_then(|role| role.assume_role_policy_document())
+        .unwrap_or_default();
     // IAM returns policy documents URL-encoded.
     let trust = percent_encoding::percent_decode_str(trust).decode_utf8_lossy();
-    ensure!(trust.contains(&provider_arn), "the role does not trust the SAML provider: {trust}");
+    ensure!(
+        trust.contains(&provider_arn),
+        "the role does not trust the SAML provider: {trust}"
+    );
     Ok(())
 }
 

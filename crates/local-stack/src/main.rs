@@ -46,8 +46,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let moto = std::env::var("MOTO_ENDPOINT")
-        .map_err(|_| anyhow::anyhow!("MOTO_ENDPOINT is not set: run through scripts/with-moto (make local does)"))?;
+    let moto = std::env::var("MOTO_ENDPOINT").map_err(|_| {
+        anyhow::anyhow!("MOTO_ENDPOINT is not set: run through scripts/with-moto (make local does)")
+    })?;
     let cloud = Cloud::start(&moto).await?;
     match cli.command {
         Command::Lifecycle { template } => {
@@ -57,19 +58,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("\nlocal lifecycle complete: create, update and delete all succeeded");
             Ok(())
         }
-        Command::Invoke { function, event, timeout_seconds } => {
-            let mut event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&event)?)?;
+        Command::Invoke {
+            function,
+            event,
+            timeout_seconds,
+        } => {
+            let mut event: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&event)?)?;
             let bucket = ResponseBucket::start().await?;
             event["ResponseURL"] = bucket.url("invoke").into();
-            let process = FunctionProcess::spawn(&workspace_binary(&function)?, &cloud.function_environment()).await?;
+            let process = FunctionProcess::spawn(
+                &workspace_binary(&function)?,
+                &cloud.function_environment(),
+            )
+            .await?;
             process.initialised(Duration::from_secs(30)).await?;
-            let outcome = process.invoke(event.to_string(), Duration::from_secs(timeout_seconds)).await?;
+            let outcome = process
+                .invoke(event.to_string(), Duration::from_secs(timeout_seconds))
+                .await?;
             for line in process.logs() {
                 eprintln!("{line}");
             }
-            match bucket.wait_for_document("invoke", Duration::from_secs(5)).await {
+            match bucket
+                .wait_for_document("invoke", Duration::from_secs(5))
+                .await
+            {
                 Ok(document) => println!("{}", serde_json::to_string_pretty(&document)?),
-                Err(_) => anyhow::bail!("no response document; the invocation ended as {outcome:?}"),
+                Err(_) => {
+                    anyhow::bail!("no response document; the invocation ended as {outcome:?}")
+                }
             }
             Ok(())
         }

@@ -64,7 +64,10 @@ impl<'c> Stack<'c> {
     }
 
     pub fn stack_id(&self) -> String {
-        format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{}/6f1c9a52-local", self.name)
+        format!(
+            "arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{}/6f1c9a52-local",
+            self.name
+        )
     }
 
     pub fn outputs(&self) -> &BTreeMap<String, String> {
@@ -73,11 +76,18 @@ impl<'c> Stack<'c> {
 
     /// The physical id of a deployed resource.
     pub fn physical_id(&self, logical_id: &str) -> Option<&str> {
-        self.deployed.get(logical_id).map(|deployed| deployed.made.reference.as_str())
+        self.deployed
+            .get(logical_id)
+            .map(|deployed| deployed.made.reference.as_str())
     }
 
     pub fn attribute(&self, logical_id: &str, attribute: &str) -> Option<&str> {
-        self.deployed.get(logical_id)?.made.attributes.get(attribute).map(String::as_str)
+        self.deployed
+            .get(logical_id)?
+            .made
+            .attributes
+            .get(attribute)
+            .map(String::as_str)
     }
 
     /// Creates the stack; on a failure, rolls back what was made (as CloudFormation does) and
@@ -85,9 +95,19 @@ impl<'c> Stack<'c> {
     pub async fn create(&mut self, parameters: &BTreeMap<String, String>) -> anyhow::Result<()> {
         let result = self.apply(parameters, "CREATE").await;
         if let Err(error) = result {
-            self.event("(stack)", "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", &format!("{error:#}"));
+            self.event(
+                "(stack)",
+                "AWS::CloudFormation::Stack",
+                "ROLLBACK_IN_PROGRESS",
+                &format!("{error:#}"),
+            );
             let rollback = self.delete_all().await;
-            self.event("(stack)", "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", "");
+            self.event(
+                "(stack)",
+                "AWS::CloudFormation::Stack",
+                "ROLLBACK_COMPLETE",
+                "",
+            );
             rollback?;
             return Err(error);
         }
@@ -109,7 +129,11 @@ impl<'c> Stack<'c> {
         Ok(())
     }
 
-    async fn apply(&mut self, given: &BTreeMap<String, String>, operation: &str) -> anyhow::Result<()> {
+    async fn apply(
+        &mut self,
+        given: &BTreeMap<String, String>,
+        operation: &str,
+    ) -> anyhow::Result<()> {
         let parameters = self.template.parameter_values(given)?;
         let pseudo = self.pseudo_parameters();
         let conditions = evaluate_conditions(&self.template, &parameters, &pseudo)?;
@@ -119,10 +143,16 @@ impl<'c> Stack<'c> {
         let mut cleanup: Vec<(String, Deployed)> = Vec::new();
 
         for logical_id in &order {
-            let resource = self.template.resource(logical_id).cloned().unwrap_or(Value::Null);
+            let resource = self
+                .template
+                .resource(logical_id)
+                .cloned()
+                .unwrap_or(Value::Null);
             let resource_type = resource["Type"].as_str().unwrap_or_default().to_owned();
             let included = match resource.get("Condition").and_then(Value::as_str) {
-                Some(name) => *conditions.get(name).ok_or_else(|| anyhow!("{logical_id}: unknown condition {name}"))?,
+                Some(name) => *conditions
+                    .get(name)
+                    .ok_or_else(|| anyhow!("{logical_id}: unknown condition {name}"))?,
                 None => true,
             };
             if !included {
@@ -131,51 +161,106 @@ impl<'c> Stack<'c> {
                 }
                 continue;
             }
-            let made_now: BTreeMap<String, Made> =
-                self.deployed.iter().map(|(id, deployed)| (id.clone(), deployed.made.clone())).collect();
-            let scope = Scope { parameters: &parameters, pseudo: &pseudo, conditions: &conditions, made: &made_now };
+            let made_now: BTreeMap<String, Made> = self
+                .deployed
+                .iter()
+                .map(|(id, deployed)| (id.clone(), deployed.made.clone()))
+                .collect();
+            let scope = Scope {
+                parameters: &parameters,
+                pseudo: &pseudo,
+                conditions: &conditions,
+                made: &made_now,
+            };
             let properties = scope
                 .value(resource.get("Properties").unwrap_or(&json!({})))
                 .with_context(|| format!("{logical_id}: resolving its properties"))?;
             let previous = self.deployed.get(logical_id).cloned();
-            let phase = if previous.is_some() { "UPDATE" } else { "CREATE" };
-            if previous.as_ref().is_some_and(|previous| previous.properties == properties) {
+            let phase = if previous.is_some() {
+                "UPDATE"
+            } else {
+                "CREATE"
+            };
+            if previous
+                .as_ref()
+                .is_some_and(|previous| previous.properties == properties)
+            {
                 continue;
             }
-            self.event(logical_id, &resource_type, &format!("{phase}_IN_PROGRESS"), "");
+            self.event(
+                logical_id,
+                &resource_type,
+                &format!("{phase}_IN_PROGRESS"),
+                "",
+            );
             let result = self
-                .put_resource(logical_id, &resource_type, &resource, &properties, previous.as_ref())
+                .put_resource(
+                    logical_id,
+                    &resource_type,
+                    &resource,
+                    &properties,
+                    previous.as_ref(),
+                )
                 .await;
             match result {
                 Ok(made) => {
-                    if let Some(previous) = previous.filter(|previous| previous.made.reference != made.reference) {
+                    if let Some(previous) =
+                        previous.filter(|previous| previous.made.reference != made.reference)
+                    {
                         // Replacement: the old one is deleted in the cleanup phase.
                         cleanup.push((logical_id.clone(), previous));
                     }
-                    self.event(logical_id, &resource_type, &format!("{phase}_COMPLETE"), &made.reference);
+                    self.event(
+                        logical_id,
+                        &resource_type,
+                        &format!("{phase}_COMPLETE"),
+                        &made.reference,
+                    );
                     self.deployed.insert(
                         logical_id.clone(),
-                        Deployed { resource_type: resource_type.clone(), properties, made },
+                        Deployed {
+                            resource_type: resource_type.clone(),
+                            properties,
+                            made,
+                        },
                     );
                     if !self.order.contains(logical_id) {
                         self.order.push(logical_id.clone());
                     }
                 }
                 Err(error) => {
-                    self.event(logical_id, &resource_type, &format!("{phase}_FAILED"), &format!("{error:#}"));
+                    self.event(
+                        logical_id,
+                        &resource_type,
+                        &format!("{phase}_FAILED"),
+                        &format!("{error:#}"),
+                    );
                     return Err(error.context(format!("{operation} failed at {logical_id}")));
                 }
             }
         }
         if operation == "UPDATE" {
-            self.event("(stack)", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "");
+            self.event(
+                "(stack)",
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+                "",
+            );
         }
         for (logical_id, previous) in cleanup.into_iter().rev() {
             self.remove(&logical_id, &previous).await?;
         }
-        let made_now: BTreeMap<String, Made> =
-            self.deployed.iter().map(|(id, deployed)| (id.clone(), deployed.made.clone())).collect();
-        let scope = Scope { parameters: &parameters, pseudo: &pseudo, conditions: &conditions, made: &made_now };
+        let made_now: BTreeMap<String, Made> = self
+            .deployed
+            .iter()
+            .map(|(id, deployed)| (id.clone(), deployed.made.clone()))
+            .collect();
+        let scope = Scope {
+            parameters: &parameters,
+            pseudo: &pseudo,
+            conditions: &conditions,
+            made: &made_now,
+        };
         self.outputs.clear();
         for (name, output) in self.template.outputs.clone() {
             let included = match output.get("Condition").and_then(Value::as_str) {
@@ -183,19 +268,31 @@ impl<'c> Stack<'c> {
                 None => true,
             };
             if included {
-                let value = scope.value(&output["Value"]).with_context(|| format!("output {name}"))?;
-                let text = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+                let value = scope
+                    .value(&output["Value"])
+                    .with_context(|| format!("output {name}"))?;
+                let text = value
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| value.to_string());
                 self.outputs.insert(name, text);
             }
         }
-        self.event("(stack)", "AWS::CloudFormation::Stack", &format!("{operation}_COMPLETE"), "");
+        self.event(
+            "(stack)",
+            "AWS::CloudFormation::Stack",
+            &format!("{operation}_COMPLETE"),
+            "",
+        );
         Ok(())
     }
 
     async fn delete_all(&mut self) -> anyhow::Result<()> {
         let mut first_error = None;
         for logical_id in self.order.clone().into_iter().rev() {
-            let Some(deployed) = self.deployed.remove(&logical_id) else { continue };
+            let Some(deployed) = self.deployed.remove(&logical_id) else {
+                continue;
+            };
             if let Err(error) = self.remove(&logical_id, &deployed).await {
                 first_error.get_or_insert(error);
             }
@@ -208,14 +305,24 @@ impl<'c> Stack<'c> {
     }
 
     async fn remove(&mut self, logical_id: &str, deployed: &Deployed) -> anyhow::Result<()> {
-        self.event(logical_id, &deployed.resource_type, "DELETE_IN_PROGRESS", &deployed.made.reference);
+        self.event(
+            logical_id,
+            &deployed.resource_type,
+            "DELETE_IN_PROGRESS",
+            &deployed.made.reference,
+        );
         match self.delete_resource(logical_id, deployed).await {
             Ok(()) => {
                 self.event(logical_id, &deployed.resource_type, "DELETE_COMPLETE", "");
                 Ok(())
             }
             Err(error) => {
-                self.event(logical_id, &deployed.resource_type, "DELETE_FAILED", &format!("{error:#}"));
+                self.event(
+                    logical_id,
+                    &deployed.resource_type,
+                    "DELETE_FAILED",
+                    &format!("{error:#}"),
+                );
                 Err(error.context(format!("deleting {logical_id}")))
             }
         }
@@ -230,17 +337,27 @@ impl<'c> Stack<'c> {
         previous: Option<&Deployed>,
     ) -> anyhow::Result<Made> {
         match resource_type {
-            "AWS::Serverless::Function" => self.start_function(logical_id, resource, properties).await,
+            "AWS::Serverless::Function" => {
+                self.start_function(logical_id, resource, properties).await
+            }
             "AWS::Connect::Instance" => Ok(self.connect_instance(properties, previous)),
             "AWS::IAM::Role" => self.iam_role(properties, previous).await,
-            custom if custom.starts_with("Custom::") || custom == "AWS::CloudFormation::CustomResource" => {
-                self.custom_resource(logical_id, resource_type, properties, previous).await
+            custom
+                if custom.starts_with("Custom::")
+                    || custom == "AWS::CloudFormation::CustomResource" =>
+            {
+                self.custom_resource(logical_id, resource_type, properties, previous)
+                    .await
             }
             _ => Ok(not_emulated(logical_id, resource_type, properties)),
         }
     }
 
-    async fn delete_resource(&mut self, logical_id: &str, deployed: &Deployed) -> anyhow::Result<()> {
+    async fn delete_resource(
+        &mut self,
+        logical_id: &str,
+        deployed: &Deployed,
+    ) -> anyhow::Result<()> {
         match deployed.resource_type.as_str() {
             "AWS::Serverless::Function" => {
                 if let Some(function) = self.functions.remove(logical_id) {
@@ -255,7 +372,10 @@ impl<'c> Stack<'c> {
                 Ok(())
             }
             "AWS::IAM::Role" => self.delete_iam_role(&deployed.made.reference).await,
-            custom if custom.starts_with("Custom::") || custom == "AWS::CloudFormation::CustomResource" => {
+            custom
+                if custom.starts_with("Custom::")
+                    || custom == "AWS::CloudFormation::CustomResource" =>
+            {
                 let event = self.request(
                     "Delete",
                     logical_id,
@@ -264,7 +384,9 @@ impl<'c> Stack<'c> {
                     &deployed.properties,
                     None,
                 );
-                self.invoke_custom_resource(logical_id, &deployed.properties, event).await.map(drop)
+                self.invoke_custom_resource(logical_id, &deployed.properties, event)
+                    .await
+                    .map(drop)
             }
             _ => Ok(()),
         }
@@ -272,15 +394,25 @@ impl<'c> Stack<'c> {
 
     // ---- resource types -------------------------------------------------------------------
 
-    async fn start_function(&mut self, logical_id: &str, resource: &Value, properties: &Value) -> anyhow::Result<Made> {
+    async fn start_function(
+        &mut self,
+        logical_id: &str,
+        resource: &Value,
+        properties: &Value,
+    ) -> anyhow::Result<Made> {
         let binary_name = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
-            .ok_or_else(|| anyhow!("{logical_id}: Metadata.BuildProperties.Binary names no binary"))?;
+            .ok_or_else(|| {
+                anyhow!("{logical_id}: Metadata.BuildProperties.Binary names no binary")
+            })?;
         let binary = workspace_binary(binary_name)?;
         let mut environment = self.cloud.function_environment();
         if let Some(variables) = properties["Environment"]["Variables"].as_object() {
             for (key, value) in variables {
-                let text = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+                let text = value
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| value.to_string());
                 environment.push((key.clone(), text));
             }
         }
@@ -306,7 +438,9 @@ impl<'c> Stack<'c> {
             return previous.made.clone();
         }
         let alias = properties["InstanceAlias"].as_str().unwrap_or("local");
-        let identity = properties["IdentityManagementType"].as_str().unwrap_or("SAML");
+        let identity = properties["IdentityManagementType"]
+            .as_str()
+            .unwrap_or("SAML");
         let instance = self.cloud.connect.create_instance(alias, identity);
         Made {
             reference: instance.arn.clone(),
@@ -318,7 +452,11 @@ impl<'c> Stack<'c> {
         }
     }
 
-    async fn iam_role(&self, properties: &Value, previous: Option<&Deployed>) -> anyhow::Result<Made> {
+    async fn iam_role(
+        &self,
+        properties: &Value,
+        previous: Option<&Deployed>,
+    ) -> anyhow::Result<Made> {
         let iam = self.cloud.iam();
         let name = properties["RoleName"]
             .as_str()
@@ -327,7 +465,11 @@ impl<'c> Stack<'c> {
         let trust = properties["AssumeRolePolicyDocument"].to_string();
         let arn = match previous {
             Some(previous) if previous.made.reference == name => {
-                iam.update_assume_role_policy().role_name(&name).policy_document(&trust).send().await?;
+                iam.update_assume_role_policy()
+                    .role_name(&name)
+                    .policy_document(&trust)
+                    .send()
+                    .await?;
                 previous.made.attributes["Arn"].clone()
             }
             _ => {
@@ -340,7 +482,10 @@ impl<'c> Stack<'c> {
                     .send()
                     .await
                     .with_context(|| format!("creating role {name}"))?;
-                created.role().map(|role| role.arn().to_owned()).unwrap_or_default()
+                created
+                    .role()
+                    .map(|role| role.arn().to_owned())
+                    .unwrap_or_default()
             }
         };
         for policy in properties["Policies"].as_array().into_iter().flatten() {
@@ -363,7 +508,11 @@ impl<'c> Stack<'c> {
         let iam = self.cloud.iam();
         let policies = iam.list_role_policies().role_name(name).send().await?;
         for policy in policies.policy_names() {
-            iam.delete_role_policy().role_name(name).policy_name(policy).send().await?;
+            iam.delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await?;
         }
         iam.delete_role().role_name(name).send().await?;
         Ok(())
@@ -387,31 +536,53 @@ impl<'c> Stack<'c> {
                 Some(&previous.properties),
             ),
         };
-        let document = self.invoke_custom_resource(logical_id, properties, event).await?;
+        let document = self
+            .invoke_custom_resource(logical_id, properties, event)
+            .await?;
         let attributes = document["Data"]
             .as_object()
             .map(|data| {
                 data.iter()
-                    .map(|(key, value)| (key.clone(), value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())))
+                    .map(|(key, value)| {
+                        (
+                            key.clone(),
+                            value
+                                .as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| value.to_string()),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
         Ok(Made {
-            reference: document["PhysicalResourceId"].as_str().unwrap_or_default().to_owned(),
+            reference: document["PhysicalResourceId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             attributes,
         })
     }
 
     /// Sends one request to the function behind the resource's ServiceToken, and returns the
     /// document the function PUT to the ResponseURL; a FAILED document is an error with its Reason.
-    async fn invoke_custom_resource(&mut self, logical_id: &str, properties: &Value, event: Value) -> anyhow::Result<Value> {
+    async fn invoke_custom_resource(
+        &mut self,
+        logical_id: &str,
+        properties: &Value,
+        event: Value,
+    ) -> anyhow::Result<Value> {
         let token = properties["ServiceToken"].as_str().unwrap_or_default();
         let function_id = self
             .deployed
             .iter()
-            .find(|(_, deployed)| deployed.made.attributes.get("Arn").map(String::as_str) == Some(token))
+            .find(|(_, deployed)| {
+                deployed.made.attributes.get("Arn").map(String::as_str) == Some(token)
+            })
             .map(|(id, _)| id.clone())
-            .ok_or_else(|| anyhow!("{logical_id}: ServiceToken {token:?} is not a function of this stack"))?;
+            .ok_or_else(|| {
+                anyhow!("{logical_id}: ServiceToken {token:?} is not a function of this stack")
+            })?;
         let function = self
             .functions
             .get(&function_id)
@@ -427,16 +598,27 @@ impl<'c> Stack<'c> {
             .unwrap_or(timeout)
             .min(timeout);
         let outcome = function.invoke(event.to_string(), function_timeout).await?;
-        let document = match self.bucket.wait_for_document(&key, Duration::from_secs(5)).await {
+        let document = match self
+            .bucket
+            .wait_for_document(&key, Duration::from_secs(5))
+            .await
+        {
             Ok(document) => document,
             Err(_) => {
                 let logs = function.logs();
                 let tail = logs[logs.len().saturating_sub(10)..].join("\n");
-                bail!("{logical_id}: no response from {function_id} ({outcome:?}); its last log lines:\n{tail}")
+                bail!(
+                    "{logical_id}: no response from {function_id} ({outcome:?}); its last log lines:\n{tail}"
+                )
             }
         };
         if document["Status"] != "SUCCESS" {
-            bail!("{}", document["Reason"].as_str().unwrap_or("FAILED without a reason"));
+            bail!(
+                "{}",
+                document["Reason"]
+                    .as_str()
+                    .unwrap_or("FAILED without a reason")
+            );
         }
         Ok(document)
     }
@@ -487,7 +669,10 @@ impl<'c> Stack<'c> {
         self.template
             .resources
             .iter()
-            .filter(|(_, resource)| resource["Type"] == "AWS::Serverless::Function" && resource["Properties"].get("Role").is_none())
+            .filter(|(_, resource)| {
+                resource["Type"] == "AWS::Serverless::Function"
+                    && resource["Properties"].get("Role").is_none()
+            })
             .map(|(id, _)| (format!("{id}Role"), id.clone()))
             .collect()
     }
@@ -499,7 +684,10 @@ impl<'c> Stack<'c> {
             status: status.to_owned(),
             detail: detail.to_owned(),
         };
-        println!("{:<44} {:<36} {:<38} {}", event.status, event.logical_id, event.resource_type, event.detail);
+        println!(
+            "{:<44} {:<36} {:<38} {}",
+            event.status, event.logical_id, event.resource_type, event.detail
+        );
         self.events.push(event);
     }
 }
@@ -520,7 +708,10 @@ fn not_emulated(logical_id: &str, resource_type: &str, properties: &Value) -> Ma
     Made {
         attributes: BTreeMap::from([(
             "Arn".to_owned(),
-            format!("arn:aws:local:{REGION}:{ACCOUNT_ID}:{}/{name}", resource_type.replace("::", "-").to_lowercase()),
+            format!(
+                "arn:aws:local:{REGION}:{ACCOUNT_ID}:{}/{name}",
+                resource_type.replace("::", "-").to_lowercase()
+            ),
         )]),
         reference: name,
     }
@@ -534,7 +725,10 @@ fn stringify_scalars(value: &Value) -> Value {
         Value::Number(number) => Value::String(number.to_string()),
         Value::Array(items) => Value::Array(items.iter().map(stringify_scalars).collect()),
         Value::Object(fields) => Value::Object(
-            fields.iter().map(|(key, inner)| (key.clone(), stringify_scalars(inner))).collect(),
+            fields
+                .iter()
+                .map(|(key, inner)| (key.clone(), stringify_scalars(inner)))
+                .collect(),
         ),
         other => other.clone(),
     }

@@ -20,7 +20,8 @@ pub struct Template {
 
 impl Template {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let yaml: serde_norway::Value = serde_norway::from_str(text).context("template.yaml is not valid YAML")?;
+        let yaml: serde_norway::Value =
+            serde_norway::from_str(text).context("template.yaml is not valid YAML")?;
         let section = |name: &str| -> anyhow::Result<Vec<(String, Value)>> {
             match yaml.get(name) {
                 None => Ok(Vec::new()),
@@ -34,9 +35,15 @@ impl Template {
         let mut resources = section("Resources")?;
         ensure!(!resources.is_empty(), "the template has no Resources");
         // SAM's Globals: each function's own properties win over the global ones.
-        let globals = section("Globals")?.into_iter().find(|(name, _)| name == "Function").map(|(_, g)| g);
+        let globals = section("Globals")?
+            .into_iter()
+            .find(|(name, _)| name == "Function")
+            .map(|(_, g)| g);
         if let Some(Value::Object(global)) = globals {
-            for (_, resource) in resources.iter_mut().filter(|(_, r)| r["Type"] == "AWS::Serverless::Function") {
+            for (_, resource) in resources
+                .iter_mut()
+                .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+            {
                 let mut merged = global.clone();
                 if let Some(Value::Object(own)) = resource.get("Properties") {
                     merged.extend(own.clone());
@@ -54,14 +61,23 @@ impl Template {
     }
 
     pub fn resource(&self, logical_id: &str) -> Option<&Value> {
-        self.resources.iter().find(|(id, _)| id == logical_id).map(|(_, resource)| resource)
+        self.resources
+            .iter()
+            .find(|(id, _)| id == logical_id)
+            .map(|(_, resource)| resource)
     }
 
     /// Parameter values: the given ones, else each parameter's Default; checked against
     /// AllowedValues (AllowedPattern is left to `make lint` and CloudFormation).
-    pub fn parameter_values(&self, given: &BTreeMap<String, String>) -> anyhow::Result<BTreeMap<String, Value>> {
+    pub fn parameter_values(
+        &self,
+        given: &BTreeMap<String, String>,
+    ) -> anyhow::Result<BTreeMap<String, Value>> {
         for name in given.keys() {
-            ensure!(self.parameters.contains_key(name), "unknown parameter {name}");
+            ensure!(
+                self.parameters.contains_key(name),
+                "unknown parameter {name}"
+            );
         }
         let mut values = BTreeMap::new();
         for (name, spec) in &self.parameters {
@@ -76,7 +92,9 @@ impl Template {
             };
             if let Some(Value::Array(allowed)) = spec.get("AllowedValues") {
                 ensure!(
-                    allowed.iter().any(|value| text_of(value).is_ok_and(|allowed| allowed == text)),
+                    allowed
+                        .iter()
+                        .any(|value| text_of(value).is_ok_and(|allowed| allowed == text)),
                     "parameter {name}: {text:?} is not one of {allowed:?}"
                 );
             }
@@ -106,16 +124,23 @@ impl Template {
                 Some(Value::String(one)) => {
                     found.insert(one.clone());
                 }
-                Some(Value::Array(many)) => found.extend(many.iter().filter_map(Value::as_str).map(str::to_owned)),
+                Some(Value::Array(many)) => {
+                    found.extend(many.iter().filter_map(Value::as_str).map(str::to_owned))
+                }
                 _ => {}
             }
         }
-        found.retain(|name| name != logical_id && (self.resource(name).is_some() || implicit.contains(name)));
+        found.retain(|name| {
+            name != logical_id && (self.resource(name).is_some() || implicit.contains(name))
+        });
         found
     }
 
     /// Resources in an order where each comes after what it depends on (template order otherwise).
-    pub fn creation_order(&self, implicit_of: &BTreeMap<String, String>) -> anyhow::Result<Vec<String>> {
+    pub fn creation_order(
+        &self,
+        implicit_of: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Vec<String>> {
         let implicit: BTreeSet<String> = implicit_of.keys().cloned().collect();
         let mut ordered: Vec<String> = Vec::new();
         let mut remaining: Vec<String> = self.resources.iter().map(|(id, _)| id.clone()).collect();
@@ -150,7 +175,12 @@ fn long_form(value: serde_norway::Value) -> anyhow::Result<Value> {
         Yaml::Bool(flag) => Value::Bool(flag),
         Yaml::Number(number) => serde_json::to_value(number)?,
         Yaml::String(text) => Value::String(text),
-        Yaml::Sequence(items) => Value::Array(items.into_iter().map(long_form).collect::<anyhow::Result<_>>()?),
+        Yaml::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .map(long_form)
+                .collect::<anyhow::Result<_>>()?,
+        ),
         Yaml::Mapping(entries) => Value::Object(
             entries
                 .into_iter()
@@ -200,9 +230,13 @@ fn collect_references(value: &Value, found: &mut BTreeSet<String>) {
                     found.insert(variable.split('.').next().unwrap_or_default().to_owned());
                 }
             }
-            fields.values().for_each(|inner| collect_references(inner, found));
+            fields
+                .values()
+                .for_each(|inner| collect_references(inner, found));
         }
-        Value::Array(items) => items.iter().for_each(|inner| collect_references(inner, found)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|inner| collect_references(inner, found)),
         _ => {}
     }
 }
@@ -254,7 +288,10 @@ impl Scope<'_> {
                 Ok(Some(Value::Array(resolved)))
             }
             Value::Object(fields) if fields.len() == 1 => {
-                let (key, argument) = fields.iter().next().ok_or_else(|| anyhow!("empty object"))?;
+                let (key, argument) = fields
+                    .iter()
+                    .next()
+                    .ok_or_else(|| anyhow!("empty object"))?;
                 match key.as_str() {
                     "Ref" => self.reference(argument),
                     "Fn::GetAtt" => self.get_att(argument).map(Some),
@@ -263,7 +300,9 @@ impl Scope<'_> {
                     "Fn::If" => self.if_(argument),
                     "Fn::Select" => self.select(argument).map(Some),
                     "Fn::Split" => self.split(argument).map(Some),
-                    _ if key.starts_with("Fn::") => bail!("{key} is not supported by the local deploy"),
+                    _ if key.starts_with("Fn::") => {
+                        bail!("{key} is not supported by the local deploy")
+                    }
                     _ => self.resolve_object(fields).map(Some),
                 }
             }
@@ -274,7 +313,8 @@ impl Scope<'_> {
 
     /// Resolves and requires a value (no `AWS::NoValue`).
     pub fn value(&self, value: &Value) -> anyhow::Result<Value> {
-        self.resolve(value)?.ok_or_else(|| anyhow!("AWS::NoValue where a value is required"))
+        self.resolve(value)?
+            .ok_or_else(|| anyhow!("AWS::NoValue where a value is required"))
     }
 
     fn resolve_object(&self, fields: &Map<String, Value>) -> anyhow::Result<Value> {
@@ -288,7 +328,9 @@ impl Scope<'_> {
     }
 
     fn reference(&self, argument: &Value) -> anyhow::Result<Option<Value>> {
-        let name = argument.as_str().ok_or_else(|| anyhow!("Ref takes a name, got {argument}"))?;
+        let name = argument
+            .as_str()
+            .ok_or_else(|| anyhow!("Ref takes a name, got {argument}"))?;
         if name == "AWS::NoValue" {
             return Ok(None);
         }
@@ -312,10 +354,9 @@ impl Scope<'_> {
         let [resource, attribute] = parts[..] else {
             bail!("Fn::GetAtt takes [Resource, Attribute], got {argument}");
         };
-        let made = self
-            .made
-            .get(resource)
-            .ok_or_else(|| anyhow!("Fn::GetAtt {resource}.{attribute}: no such (created) resource"))?;
+        let made = self.made.get(resource).ok_or_else(|| {
+            anyhow!("Fn::GetAtt {resource}.{attribute}: no such (created) resource")
+        })?;
         made.attributes.get(attribute).map(|value| Value::String(value.clone())).ok_or_else(|| {
             anyhow!(
                 "Fn::GetAtt {resource}.{attribute}: {resource} has no attribute {attribute} (it has: {})",
@@ -328,8 +369,13 @@ impl Scope<'_> {
         let (text, variables) = match argument {
             Value::String(text) => (text.as_str(), Map::new()),
             Value::Array(parts) if parts.len() == 2 => (
-                parts[0].as_str().ok_or_else(|| anyhow!("Fn::Sub: the first item must be a string"))?,
-                parts[1].as_object().cloned().ok_or_else(|| anyhow!("Fn::Sub: the second item must be a map"))?,
+                parts[0]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("Fn::Sub: the first item must be a string"))?,
+                parts[1]
+                    .as_object()
+                    .cloned()
+                    .ok_or_else(|| anyhow!("Fn::Sub: the second item must be a map"))?,
             ),
             other => bail!("Fn::Sub takes a string or [string, map], got {other}"),
         };
@@ -338,16 +384,22 @@ impl Scope<'_> {
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let end = after.find('}').ok_or_else(|| anyhow!("Fn::Sub: unclosed ${{ in {text:?}"))?;
+            let end = after
+                .find('}')
+                .ok_or_else(|| anyhow!("Fn::Sub: unclosed ${{ in {text:?}"))?;
             let name = after[..end].trim();
             if let Some(literal) = name.strip_prefix('!') {
                 out.push_str(&format!("${{{literal}}}"));
             } else if let Some(variable) = variables.get(name) {
                 out.push_str(&text_of(&self.value(variable)?)?);
             } else if let Some((resource, attribute)) = name.split_once('.') {
-                out.push_str(&text_of(&self.get_att(&Value::from(vec![resource, attribute]))?)?);
+                out.push_str(&text_of(
+                    &self.get_att(&Value::from(vec![resource, attribute]))?,
+                )?);
             } else {
-                let value = self.reference(&Value::from(name))?.ok_or_else(|| anyhow!("${{{name}}} is AWS::NoValue"))?;
+                let value = self
+                    .reference(&Value::from(name))?
+                    .ok_or_else(|| anyhow!("${{{name}}} is AWS::NoValue"))?;
                 out.push_str(&text_of(&value)?);
             }
             rest = &after[end + 1..];
@@ -361,10 +413,18 @@ impl Scope<'_> {
         let [delimiter, list] = parts.map(Vec::as_slice).unwrap_or_default() else {
             bail!("Fn::Join takes [delimiter, list], got {argument}");
         };
-        let delimiter = delimiter.as_str().ok_or_else(|| anyhow!("Fn::Join: the delimiter must be a string"))?;
+        let delimiter = delimiter
+            .as_str()
+            .ok_or_else(|| anyhow!("Fn::Join: the delimiter must be a string"))?;
         let list = self.value(list)?;
-        let items = list.as_array().ok_or_else(|| anyhow!("Fn::Join: the second item must be a list"))?;
-        Ok(items.iter().map(text_of).collect::<anyhow::Result<Vec<_>>>()?.join(delimiter))
+        let items = list
+            .as_array()
+            .ok_or_else(|| anyhow!("Fn::Join: the second item must be a list"))?;
+        Ok(items
+            .iter()
+            .map(text_of)
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .join(delimiter))
     }
 
     fn if_(&self, argument: &Value) -> anyhow::Result<Option<Value>> {
@@ -372,8 +432,13 @@ impl Scope<'_> {
         let [condition, then, otherwise] = parts.map(Vec::as_slice).unwrap_or_default() else {
             bail!("Fn::If takes [condition, then, else], got {argument}");
         };
-        let name = condition.as_str().ok_or_else(|| anyhow!("Fn::If: the condition must be a name"))?;
-        let holds = *self.conditions.get(name).ok_or_else(|| anyhow!("Fn::If: unknown condition {name}"))?;
+        let name = condition
+            .as_str()
+            .ok_or_else(|| anyhow!("Fn::If: the condition must be a name"))?;
+        let holds = *self
+            .conditions
+            .get(name)
+            .ok_or_else(|| anyhow!("Fn::If: unknown condition {name}"))?;
         self.resolve(if holds { then } else { otherwise })
     }
 
@@ -382,7 +447,9 @@ impl Scope<'_> {
         let [index, list] = parts.map(Vec::as_slice).unwrap_or_default() else {
             bail!("Fn::Select takes [index, list], got {argument}");
         };
-        let index: usize = text_of(&self.value(index)?)?.parse().context("Fn::Select: the index")?;
+        let index: usize = text_of(&self.value(index)?)?
+            .parse()
+            .context("Fn::Select: the index")?;
         let list = self.value(list)?;
         list.as_array()
             .and_then(|items| items.get(index))
@@ -395,9 +462,15 @@ impl Scope<'_> {
         let [delimiter, text] = parts.map(Vec::as_slice).unwrap_or_default() else {
             bail!("Fn::Split takes [delimiter, string], got {argument}");
         };
-        let delimiter = delimiter.as_str().ok_or_else(|| anyhow!("Fn::Split: the delimiter must be a string"))?;
+        let delimiter = delimiter
+            .as_str()
+            .ok_or_else(|| anyhow!("Fn::Split: the delimiter must be a string"))?;
         let text = text_of(&self.value(text)?)?;
-        Ok(Value::Array(text.split(delimiter).map(|part| Value::String(part.to_owned())).collect()))
+        Ok(Value::Array(
+            text.split(delimiter)
+                .map(|part| Value::String(part.to_owned()))
+                .collect(),
+        ))
     }
 }
 
@@ -413,7 +486,12 @@ pub fn evaluate_conditions(
     while !remaining.is_empty() {
         let before = remaining.len();
         remaining.retain(|name| {
-            let scope = Scope { parameters, pseudo, conditions: &evaluated, made: &BTreeMap::new() };
+            let scope = Scope {
+                parameters,
+                pseudo,
+                conditions: &evaluated,
+                made: &BTreeMap::new(),
+            };
             match condition(&scope, &template.conditions[name.as_str()]) {
                 Ok(Some(holds)) => {
                     evaluated.insert((*name).clone(), holds);
@@ -423,9 +501,15 @@ pub fn evaluate_conditions(
             }
         });
         if remaining.len() == before {
-            let scope = Scope { parameters, pseudo, conditions: &evaluated, made: &BTreeMap::new() };
+            let scope = Scope {
+                parameters,
+                pseudo,
+                conditions: &evaluated,
+                made: &BTreeMap::new(),
+            };
             let name = remaining[0];
-            condition(&scope, &template.conditions[name.as_str()]).with_context(|| format!("condition {name}"))?;
+            condition(&scope, &template.conditions[name.as_str()])
+                .with_context(|| format!("condition {name}"))?;
             bail!("condition {name} refers to a condition that cannot be evaluated");
         }
     }
@@ -439,16 +523,23 @@ pub fn check_rules(
     pseudo: &BTreeMap<String, String>,
     conditions: &BTreeMap<String, bool>,
 ) -> anyhow::Result<()> {
-    let scope = Scope { parameters, pseudo, conditions, made: &BTreeMap::new() };
+    let scope = Scope {
+        parameters,
+        pseudo,
+        conditions,
+        made: &BTreeMap::new(),
+    };
     for (name, rule) in &template.rules {
-        if let Some(applies) = rule.get("RuleCondition") {
-            if condition(&scope, applies)? != Some(true) {
-                continue;
-            }
+        if let Some(applies) = rule.get("RuleCondition")
+            && condition(&scope, applies)? != Some(true)
+        {
+            continue;
         }
         for assertion in rule["Assertions"].as_array().into_iter().flatten() {
             if condition(&scope, &assertion["Assert"])? != Some(true) {
-                let description = assertion["AssertDescription"].as_str().unwrap_or("assertion failed");
+                let description = assertion["AssertDescription"]
+                    .as_str()
+                    .unwrap_or("assertion failed");
                 bail!("rule {name}: {description}");
             }
         }
@@ -489,7 +580,11 @@ fn condition(scope: &Scope<'_>, expression: &Value) -> anyhow::Result<Option<boo
                     None => return Ok(None),
                 }
             }
-            Some(if key == "Fn::And" { results.iter().all(|r| *r) } else { results.iter().any(|r| *r) })
+            Some(if key == "Fn::And" {
+                results.iter().all(|r| *r)
+            } else {
+                results.iter().any(|r| *r)
+            })
         }
         other => bail!("{other} is not a condition function"),
     })
@@ -501,7 +596,11 @@ fn text_of(value: &Value) -> anyhow::Result<String> {
         Value::String(text) => Ok(text.clone()),
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
-        Value::Array(items) => Ok(items.iter().map(text_of).collect::<anyhow::Result<Vec<_>>>()?.join(",")),
+        Value::Array(items) => Ok(items
+            .iter()
+            .map(text_of)
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .join(",")),
         other => bail!("{other} cannot be written as text"),
     }
 }
@@ -547,9 +646,19 @@ Resources:
         - Prefix: !Ref Alias
 "#;
 
-    fn scope_parts(given: &[(&str, &str)]) -> (Template, BTreeMap<String, Value>, BTreeMap<String, String>, BTreeMap<String, bool>) {
+    type Parts = (
+        Template,
+        BTreeMap<String, Value>,
+        BTreeMap<String, String>,
+        BTreeMap<String, bool>,
+    );
+
+    fn scope_parts(given: &[(&str, &str)]) -> Parts {
         let template = Template::parse(TEMPLATE).unwrap();
-        let given = given.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let given = given
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let parameters = template.parameter_values(&given).unwrap();
         let pseudo = BTreeMap::from([("AWS::Region".to_owned(), "eu-west-1".to_owned())]);
         let conditions = evaluate_conditions(&template, &parameters, &pseudo).unwrap();
@@ -559,11 +668,17 @@ Resources:
     fn made() -> BTreeMap<String, Made> {
         let made = |reference: &str, attributes: &[(&str, &str)]| Made {
             reference: reference.into(),
-            attributes: attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         BTreeMap::from([
             ("Fn".into(), made("fn", &[("Arn", "arn:fn")])),
-            ("Instance".into(), made("arn:instance", &[("Id", "i-1"), ("Arn", "arn:instance")])),
+            (
+                "Instance".into(),
+                made("arn:instance", &[("Id", "i-1"), ("Arn", "arn:instance")]),
+            ),
             ("Role".into(), made("role", &[("Arn", "arn:role")])),
         ])
     }
@@ -571,12 +686,19 @@ Resources:
     #[test]
     fn resolves_the_intrinsics_the_template_uses() {
         let (template, parameters, pseudo, conditions) = scope_parts(&[]);
-        assert_eq!(conditions["CreateInstance"], true);
-        assert_eq!(conditions["Both"], true);
-        assert_eq!(conditions["Neither"], false);
+        assert!(conditions["CreateInstance"]);
+        assert!(conditions["Both"]);
+        assert!(!conditions["Neither"]);
         let made = made();
-        let scope = Scope { parameters: &parameters, pseudo: &pseudo, conditions: &conditions, made: &made };
-        let properties = scope.value(&template.resource("Import").unwrap()["Properties"]).unwrap();
+        let scope = Scope {
+            parameters: &parameters,
+            pseudo: &pseudo,
+            conditions: &conditions,
+            made: &made,
+        };
+        let properties = scope
+            .value(&template.resource("Import").unwrap()["Properties"])
+            .unwrap();
         assert_eq!(
             properties,
             json!({
@@ -588,18 +710,28 @@ Resources:
                 "First": "a"
             })
         );
-        let role = scope.value(&template.resource("Role").unwrap()["Properties"]).unwrap();
+        let role = scope
+            .value(&template.resource("Role").unwrap()["Properties"])
+            .unwrap();
         assert_eq!(role, json!({"Name": "demo-role"}));
     }
 
     #[test]
     fn conditions_follow_the_parameters() {
-        let (template, parameters, pseudo, conditions) = scope_parts(&[("Existing", "i-9"), ("Mode", "userName")]);
-        assert_eq!(conditions["CreateInstance"], false);
-        assert_eq!(conditions["Neither"], true);
+        let (template, parameters, pseudo, conditions) =
+            scope_parts(&[("Existing", "i-9"), ("Mode", "userName")]);
+        assert!(!conditions["CreateInstance"]);
+        assert!(conditions["Neither"]);
         let made = made();
-        let scope = Scope { parameters: &parameters, pseudo: &pseudo, conditions: &conditions, made: &made };
-        let properties = scope.value(&template.resource("Import").unwrap()["Properties"]).unwrap();
+        let scope = Scope {
+            parameters: &parameters,
+            pseudo: &pseudo,
+            conditions: &conditions,
+            made: &made,
+        };
+        let properties = scope
+            .value(&template.resource("Import").unwrap()["Properties"])
+            .unwrap();
         assert_eq!(properties["InstanceId"], "i-9");
         assert_eq!(properties["Optional"], "set");
     }
@@ -609,9 +741,19 @@ Resources:
         let (template, parameters, pseudo, conditions) = scope_parts(&[]);
         let mut made = made();
         made.get_mut("Instance").unwrap().attributes.remove("Id");
-        let scope = Scope { parameters: &parameters, pseudo: &pseudo, conditions: &conditions, made: &made };
-        let error = scope.value(&template.resource("Import").unwrap()["Properties"]).unwrap_err();
-        assert!(format!("{error:#}").contains("Instance has no attribute Id"), "{error:#}");
+        let scope = Scope {
+            parameters: &parameters,
+            pseudo: &pseudo,
+            conditions: &conditions,
+            made: &made,
+        };
+        let error = scope
+            .value(&template.resource("Import").unwrap()["Properties"])
+            .unwrap_err();
+        assert!(
+            format!("{error:#}").contains("Instance has no attribute Id"),
+            "{error:#}"
+        );
         let given = BTreeMap::from([("Mode".to_owned(), "upn".to_owned())]);
         assert!(template.parameter_values(&given).is_err());
     }

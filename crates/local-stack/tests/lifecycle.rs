@@ -7,8 +7,12 @@ use local_stack::{cloud::Cloud, demo, template::Template};
 
 #[tokio::test]
 async fn template_yaml_creates_updates_and_deletes_locally() {
-    let moto = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT is not set: run through `make test`");
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let moto =
+        std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT is not set: run through `make test`");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
+        .unwrap();
     let cloud = Cloud::start(&moto).await.unwrap();
-    demo::run(&cloud, Template::parse(&text).unwrap()).await.unwrap();
+    demo::run(&cloud, Template::parse(&text).unwrap())
+        .await
+        .unwrap();
 }

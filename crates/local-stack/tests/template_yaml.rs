@@ -6,7 +6,8 @@ use local_stack::demo;
 use local_stack::template::{Template, check_rules, evaluate_conditions};
 
 fn template() -> Template {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
+        .unwrap();
     Template::parse(&text).unwrap()
 }
 
@@ -24,32 +25,58 @@ fn the_guide_steps_are_created_in_the_guides_order() {
         .map(|(id, _)| (format!("{id}Role"), id.clone()))
         .collect();
     let order = template.creation_order(&implicit).unwrap();
-    let position = |id: &str| order.iter().position(|x| x == id).unwrap_or_else(|| panic!("{id} missing"));
+    let position = |id: &str| {
+        order
+            .iter()
+            .position(|x| x == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
     assert!(position("ConnectInstance") < position("AttributeMapping"));
     assert!(position("IdentityCenterApp") < position("SamlProvider"));
     assert!(position("SamlProvider") < position("FederationRole"));
     assert!(position("FederationRole") < position("AttributeMapping"));
     assert!(position("AttributeMapping") < position("ConnectUserImport"));
-    for function in ["IdentityCenterAppFunction", "SamlProviderFunction", "AttributeMappingFunction", "ConnectUserImportFunction"] {
+    for function in [
+        "IdentityCenterAppFunction",
+        "SamlProviderFunction",
+        "AttributeMappingFunction",
+        "ConnectUserImportFunction",
+    ] {
         let resource = template.resource(function).unwrap();
-        assert_eq!(resource["Properties"]["Runtime"], "provided.al2023", "{function}: Globals apply");
-        assert!(resource["Properties"]["Timeout"].as_u64().is_some(), "{function}: a Timeout");
+        assert_eq!(
+            resource["Properties"]["Runtime"], "provided.al2023",
+            "{function}: Globals apply"
+        );
+        assert!(
+            resource["Properties"]["Timeout"].as_u64().is_some(),
+            "{function}: a Timeout"
+        );
     }
 }
 
 #[test]
 fn the_rules_accept_the_demo_parameters_and_refuse_two_instances() {
     let template = template();
-    let parameters = template.parameter_values(&demo::parameters(&[demo::AGENTS])).unwrap();
+    let parameters = template
+        .parameter_values(&demo::parameters(&[demo::AGENTS]))
+        .unwrap();
     let conditions = evaluate_conditions(&template, &parameters, &pseudo()).unwrap();
     assert!(conditions["CreateConnectInstance"]);
     assert!(conditions["HasRelayStateDestination"]);
     check_rules(&template, &parameters, &pseudo(), &conditions).unwrap();
 
     let mut both = demo::parameters(&[demo::AGENTS]);
-    both.insert("ConnectInstanceId".into(), "12345678-aaaa-bbbb-cccc-123456789012".into());
+    both.insert(
+        "ConnectInstanceId".into(),
+        "12345678-aaaa-bbbb-cccc-123456789012".into(),
+    );
     let parameters = template.parameter_values(&both).unwrap();
     let conditions = evaluate_conditions(&template, &parameters, &pseudo()).unwrap();
     let error = check_rules(&template, &parameters, &pseudo(), &conditions).unwrap_err();
-    assert!(error.to_string().contains("exactly one of ConnectInstanceAlias"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("exactly one of ConnectInstanceAlias"),
+        "{error}"
+    );
 }

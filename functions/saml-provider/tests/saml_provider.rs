@@ -16,12 +16,12 @@ fn tag(key: &str, value: &str) -> (String, String) {
 
 #[tokio::test]
 async fn create_update_and_delete_keep_the_iam_provider_in_step_with_the_metadata() {
-    let iam = IamProxy::start().await;
+    let iam = iam_proxy().await;
     let moto = Moto::new();
     let first_expiry = days_from_now(400);
     let first = metadata_until(first_expiry);
     let server = MetadataServer::start(&first).await;
-    let resource = iam.resource(local_download());
+    let resource = provider_via(&iam, local_download());
     let stack = Stack::new("lifecycle");
     let properties = json!({"MetadataUrl": server.url("/metadata"), "Tags": [{"Key": "team", "Value": "contact-center"}]});
 
@@ -113,10 +113,10 @@ async fn create_update_and_delete_keep_the_iam_provider_in_step_with_the_metadat
 
 #[tokio::test]
 async fn a_retried_create_adopts_the_provider_it_made() {
-    let iam = IamProxy::start().await;
+    let iam = iam_proxy().await;
     let moto = Moto::new();
     let document = metadata_until(days_from_now(300));
-    let resource = iam.resource(MetadataDownload::default());
+    let resource = provider_via(&iam, MetadataDownload::default());
     let stack = Stack::new("retry");
     let properties = json!({"MetadataDocument": document});
 
@@ -143,12 +143,12 @@ async fn a_retried_create_adopts_the_provider_it_made() {
 
 #[tokio::test]
 async fn a_name_held_by_a_provider_made_elsewhere_is_refused_and_left_alone() {
-    let iam = IamProxy::start().await;
+    let iam = iam_proxy().await;
     let moto = Moto::new();
     let name = unique("Foreign");
     let theirs = metadata_until(days_from_now(100));
     let foreign_arn = moto.create_foreign(&name, &theirs).await;
-    let resource = iam.resource(MetadataDownload::default());
+    let resource = provider_via(&iam, MetadataDownload::default());
     let stack = Stack::new("foreign");
 
     let ours = metadata_until(days_from_now(300));
@@ -197,10 +197,10 @@ async fn a_name_held_by_a_provider_made_elsewhere_is_refused_and_left_alone() {
 
 #[tokio::test]
 async fn a_name_held_by_another_stacks_provider_is_refused() {
-    let iam = IamProxy::start().await;
+    let iam = iam_proxy().await;
     let moto = Moto::new();
     let name = unique("Shared");
-    let resource = iam.resource(MetadataDownload::default());
+    let resource = provider_via(&iam, MetadataDownload::default());
     let (one, other) = (Stack::new("one"), Stack::new("other"));
     let first = metadata_until(days_from_now(300));
     let arn = succeeded(
@@ -243,9 +243,9 @@ async fn a_name_held_by_another_stacks_provider_is_refused() {
 
 #[tokio::test]
 async fn a_new_name_replaces_the_provider_and_leaves_the_old_one_to_the_cleanup_delete() {
-    let iam = IamProxy::start().await;
+    let iam = iam_proxy().await;
     let moto = Moto::new();
-    let resource = iam.resource(MetadataDownload::default());
+    let resource = provider_via(&iam, MetadataDownload::default());
     let stack = Stack::new("rename");
     let document = metadata_until(days_from_now(300));
     let (old_name, new_name) = (unique("Before"), unique("After"));
@@ -288,8 +288,8 @@ async fn a_new_name_replaces_the_provider_and_leaves_the_old_one_to_the_cleanup_
 
 #[tokio::test]
 async fn an_update_converges_the_tags_it_set_and_keeps_ownership() {
-    let iam = IamProxy::start().await;
-    let resource = iam.resource(MetadataDownload::default());
+    let iam = iam_proxy().await;
+    let resource = provider_via(&iam, MetadataDownload::default());
     let stack = Stack::new("tags");
     let document = metadata_until(days_from_now(300));
     let old = json!({"MetadataDocument": document, "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]});
@@ -310,12 +310,12 @@ async fn an_update_converges_the_tags_it_set_and_keeps_ownership() {
 
 #[tokio::test]
 async fn an_update_never_writes_to_a_provider_it_did_not_make() {
-    let iam = IamProxy::start().await;
+    let iam = iam_proxy().await;
     let moto = Moto::new();
     let name = unique("NotOurs");
     let theirs = metadata_until(days_from_now(100));
     let foreign_arn = moto.create_foreign(&name, &theirs).await;
-    let resource = iam.resource(MetadataDownload::default());
+    let resource = provider_via(&iam, MetadataDownload::default());
     let properties = json!({"MetadataDocument": metadata_until(days_from_now(300)), "Name": name});
 
     let response = respond(
@@ -342,9 +342,9 @@ async fn an_update_never_writes_to_a_provider_it_did_not_make() {
 
 #[tokio::test]
 async fn an_update_makes_a_vanished_provider_again() {
-    let iam = IamProxy::start().await;
+    let iam = iam_proxy().await;
     let moto = Moto::new();
-    let resource = iam.resource(MetadataDownload::default());
+    let resource = provider_via(&iam, MetadataDownload::default());
     let stack = Stack::new("vanished");
     let document = metadata_until(days_from_now(300));
     let properties = json!({"MetadataDocument": document});
@@ -375,8 +375,8 @@ async fn an_update_makes_a_vanished_provider_again() {
 
 #[tokio::test]
 async fn deleting_an_id_this_function_did_not_make_makes_no_call() {
-    let iam = IamProxy::start().await;
-    let resource = iam.resource(MetadataDownload::default());
+    let iam = iam_proxy().await;
+    let resource = provider_via(&iam, MetadataDownload::default());
     let stack = Stack::new("unknown");
     for id in [
         "not-an-arn",
@@ -399,11 +399,11 @@ async fn deleting_an_id_this_function_did_not_make_makes_no_call() {
 
 #[tokio::test]
 async fn a_server_error_is_retried_until_the_metadata_arrives() {
-    let iam = IamProxy::start().await;
+    let iam = iam_proxy().await;
     let moto = Moto::new();
     let document = metadata_until(days_from_now(200));
     let server = MetadataServer::start(&document).await;
-    let resource = iam.resource(local_download());
+    let resource = provider_via(&iam, local_download());
     let response = respond(
         &resource,
         Stack::new("flaky").create("Provider", json!({"MetadataUrl": server.url("/flaky")})),
@@ -422,8 +422,8 @@ async fn a_server_error_is_retried_until_the_metadata_arrives() {
 
 /// Creates with `properties` and returns the Reason, checking that no IAM call was made.
 async fn refused(download: MetadataDownload, properties: serde_json::Value) -> String {
-    let iam = IamProxy::start().await;
-    let resource = iam.resource(download);
+    let iam = iam_proxy().await;
+    let resource = provider_via(&iam, download);
     let response = respond(&resource, Stack::new("bad").create("Provider", properties)).await;
     let reason = failed_reason(&response);
     assert!(

@@ -2,7 +2,6 @@
 //! certificates and CloudFormation events.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
@@ -20,7 +19,6 @@ use time::OffsetDateTime;
 
 pub const SAML_METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 pub const XMLDSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
-const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 pub fn moto_endpoint() -> String {
     std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
@@ -56,274 +54,18 @@ async fn serve(router: Router) -> String {
 // ---------------------------------------------------------------------------------------------
 // IAM: moto, with the SAML provider tags moto lacks kept here, and every call counted.
 
-/// A thin awsQuery layer in front of moto's IAM. It forwards every call to moto, except that it
-/// keeps the tags of SAML providers itself (moto drops CreateSAMLProvider's Tags and answers 500
-/// to TagSAMLProvider, UntagSAMLProvider and ListSAMLProviderTags) and, like real IAM, refuses a
-/// CreateSAMLProvider for a name already in use (moto silently replaces the provider).
-pub struct IamProxy {
-    pub endpoint: String,
-    state: Arc<ProxyState>,
+pub use moto_iam_proxy::IamProxy;
+
+/// moto's IAM behind the tag-keeping proxy.
+pub async fn iam_proxy() -> IamProxy {
+    IamProxy::start(&moto_endpoint())
+        .await
+        .expect("the IAM proxy starts")
 }
 
-struct ProxyState {
-    moto: String,
-    http: reqwest::Client,
-    calls: Mutex<Vec<String>>,
-    tags: Mutex<HashMap<String, Vec<(String, String)>>>,
-}
-
-impl IamProxy {
-    pub async fn start() -> Self {
-        let state = Arc::new(ProxyState {
-            moto: moto_endpoint(),
-            http: reqwest::Client::new(),
-            calls: Mutex::new(Vec::new()),
-            tags: Mutex::new(HashMap::new()),
-        });
-        let router = Router::new().fallback(proxy).with_state(Arc::clone(&state));
-        Self {
-            endpoint: serve(router).await,
-            state,
-        }
-    }
-
-    /// The resource under test, talking to IAM through this proxy.
-    pub fn resource(&self, download: MetadataDownload) -> Arc<SamlProvider> {
-        Arc::new(SamlProvider::new(iam_client(&self.endpoint), download))
-    }
-
-    /// The IAM actions called through the proxy, in order.
-    pub fn calls(&self) -> Vec<String> {
-        self.state.calls.lock().unwrap().clone()
-    }
-
-    pub fn count(&self, action: &str) -> usize {
-        self.calls().iter().filter(|call| *call == action).count()
-    }
-
-    pub fn clear_calls(&self) {
-        self.state.calls.lock().unwrap().clear();
-    }
-
-    /// The tags the proxy keeps for a provider (None: it never saw the provider created).
-    pub fn tags(&self, arn: &str) -> Option<Vec<(String, String)>> {
-        self.state.tags.lock().unwrap().get(arn).cloned()
-    }
-}
-
-async fn proxy(State(state): State<Arc<ProxyState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let action = param(&params, "Action").unwrap_or_default();
-    state.calls.lock().unwrap().push(action.clone());
-    let arn = param(&params, "SAMLProviderArn").unwrap_or_default();
-    match action.as_str() {
-        "CreateSAMLProvider" => {
-            let name = param(&params, "Name").unwrap_or_default();
-            if state
-                .moto_arns()
-                .await
-                .iter()
-                .any(|arn| arn.ends_with(&format!(":saml-provider/{name}")))
-            {
-                return iam_error(
-                    StatusCode::CONFLICT,
-                    "EntityAlreadyExists",
-                    &format!("SAMLProvider {name} already exists"),
-                );
-            }
-            let (status, content_type, answer) = state.forward(&headers, body.clone()).await;
-            if status == StatusCode::OK {
-                let text = String::from_utf8_lossy(&answer).into_owned();
-                let created = element_texts(&text, "SAMLProviderArn")
-                    .into_iter()
-                    .next()
-                    .expect("an ARN from moto");
-                state
-                    .tags
-                    .lock()
-                    .unwrap()
-                    .insert(created, tag_list(&params, "Tags"));
-            }
-            (status, [(header::CONTENT_TYPE, content_type)], answer).into_response()
-        }
-        "TagSAMLProvider" | "UntagSAMLProvider" | "ListSAMLProviderTags" => {
-            if !state.moto_has(&arn).await {
-                return iam_error(
-                    StatusCode::NOT_FOUND,
-                    "NoSuchEntity",
-                    &format!("SAMLProvider {arn} not found"),
-                );
-            }
-            let mut all = state.tags.lock().unwrap();
-            let tags = all.entry(arn).or_default();
-            match action.as_str() {
-                "TagSAMLProvider" => {
-                    for (key, value) in tag_list(&params, "Tags") {
-                        tags.retain(|(existing, _)| *existing != key);
-                        tags.push((key, value));
-                    }
-                    iam_ok(&action, None)
-                }
-                "UntagSAMLProvider" => {
-                    let keys = member_list(&params, "TagKeys");
-                    tags.retain(|(key, _)| !keys.contains(key));
-                    iam_ok(&action, None)
-                }
-                _ => {
-                    let members: String = tags
-                        .iter()
-                        .map(|(key, value)| {
-                            format!(
-                                "<member><Key>{}</Key><Value>{}</Value></member>",
-                                escape(key),
-                                escape(value)
-                            )
-                        })
-                        .collect();
-                    iam_ok(
-                        &action,
-                        Some(&format!(
-                            "<Tags>{members}</Tags><IsTruncated>false</IsTruncated>"
-                        )),
-                    )
-                }
-            }
-        }
-        _ => {
-            let (status, content_type, answer) = state.forward(&headers, body).await;
-            if action == "DeleteSAMLProvider" && status == StatusCode::OK {
-                state.tags.lock().unwrap().remove(&arn);
-            }
-            (status, [(header::CONTENT_TYPE, content_type)], answer).into_response()
-        }
-    }
-}
-
-impl ProxyState {
-    async fn forward(&self, headers: &HeaderMap, body: Bytes) -> (StatusCode, String, Bytes) {
-        let mut request = self.http.post(format!("{}/", self.moto)).body(body);
-        for (name, value) in headers {
-            if name != header::HOST && name != header::CONTENT_LENGTH {
-                request = request.header(name, value);
-            }
-        }
-        let answer = request.send().await.expect("moto answers");
-        let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
-        let content_type = answer
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("text/xml")
-            .to_owned();
-        (
-            status,
-            content_type,
-            answer.bytes().await.expect("moto's body"),
-        )
-    }
-
-    /// One IAM call made by the proxy itself (moto routes by the SigV4 scope; it checks no signature).
-    async fn moto_call(&self, form: &[(&str, &str)]) -> (StatusCode, String) {
-        let body: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let answer = self
-            .http
-            .post(format!("{}/", self.moto))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(
-                header::AUTHORIZATION,
-                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
-            )
-            .body(body)
-            .send()
-            .await
-            .expect("moto answers");
-        (
-            StatusCode::from_u16(answer.status().as_u16()).unwrap(),
-            answer.text().await.unwrap(),
-        )
-    }
-
-    async fn moto_arns(&self) -> Vec<String> {
-        let (status, text) = self
-            .moto_call(&[("Action", "ListSAMLProviders"), ("Version", "2010-05-08")])
-            .await;
-        assert_eq!(status, StatusCode::OK, "ListSAMLProviders on moto: {text}");
-        element_texts(&text, "Arn")
-    }
-
-    async fn moto_has(&self, arn: &str) -> bool {
-        let form = [
-            ("Action", "GetSAMLProvider"),
-            ("Version", "2010-05-08"),
-            ("SAMLProviderArn", arn),
-        ];
-        self.moto_call(&form).await.0 == StatusCode::OK
-    }
-}
-
-fn param(params: &[(String, String)], name: &str) -> Option<String> {
-    params
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.clone())
-}
-
-/// `Prefix.member.N` values, in N order.
-fn member_list(params: &[(String, String)], prefix: &str) -> Vec<String> {
-    (1..)
-        .map_while(|n| param(params, &format!("{prefix}.member.{n}")))
-        .collect()
-}
-
-/// `Prefix.member.N.Key` / `.Value` pairs, in N order.
-fn tag_list(params: &[(String, String)], prefix: &str) -> Vec<(String, String)> {
-    (1..)
-        .map_while(|n| {
-            let key = param(params, &format!("{prefix}.member.{n}.Key"))?;
-            Some((
-                key,
-                param(params, &format!("{prefix}.member.{n}.Value")).unwrap_or_default(),
-            ))
-        })
-        .collect()
-}
-
-fn element_texts(xml: &str, name: &str) -> Vec<String> {
-    let document = roxmltree::Document::parse(xml)
-        .unwrap_or_else(|error| panic!("moto's XML ({error}): {xml}"));
-    document
-        .descendants()
-        .filter(|node| node.is_element() && node.tag_name().name() == name)
-        .map(|node| node.text().unwrap_or_default().to_owned())
-        .collect()
-}
-
-fn iam_ok(action: &str, result: Option<&str>) -> Response {
-    let result = result
-        .map(|inner| format!("<{action}Result>{inner}</{action}Result>"))
-        .unwrap_or_default();
-    let body = format!(
-        r#"<{action}Response xmlns="{IAM_NS}">{result}<ResponseMetadata><RequestId>proxy</RequestId></ResponseMetadata></{action}Response>"#
-    );
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
-}
-
-fn iam_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = format!(
-        r#"<ErrorResponse xmlns="{IAM_NS}"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"#,
-        escape(message)
-    );
-    (status, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+/// The resource under test, talking to IAM through `proxy`.
+pub fn provider_via(proxy: &IamProxy, download: MetadataDownload) -> Arc<SamlProvider> {
+    Arc::new(SamlProvider::new(iam_client(&proxy.endpoint), download))
 }
 
 /// Moto's view of IAM, bypassing the proxy (so these look-ups are not counted).
