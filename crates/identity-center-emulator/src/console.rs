@@ -194,14 +194,14 @@ pub(crate) fn handle(
             }
             let instance = state.instance_in_region(region)?;
             let application = Application::new(instance, request.name, request.template_id);
-            let wire = application.wire();
+            let wire = state.wire(&application);
             state.applications.push(application);
             Ok(json!({ "applicationInstance": wire }))
         }
         "GetApplicationInstance" => {
             let request: ByInstanceId = parse(operation, body)?;
             let index = find(state, region, &request.instance_id)?;
-            Ok(json!({ "applicationInstance": state.applications[index].wire() }))
+            Ok(json!({ "applicationInstance": state.wire(&state.applications[index]) }))
         }
         "ListApplicationInstances" => {
             let request: ListApplicationInstances = parse(operation, body)?;
@@ -210,7 +210,7 @@ pub(crate) fn handle(
                 .applications
                 .iter()
                 .filter(|a| a.instance_arn == instance_arn)
-                .map(Application::wire)
+                .map(|a| state.wire(a))
                 .collect();
             let (items, marker) = page(&all, request.marker.as_deref(), state.page_size, "marker")?;
             let mut response = json!({ "applicationInstances": items });

@@ -13,6 +13,7 @@
 //! make the next requests throttle or fail, and read back every request and the whole state.
 
 mod console;
+mod portal;
 mod public;
 mod state;
 mod wire;
@@ -23,10 +24,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::Value;
 
 use crate::state::{Application, State};
@@ -97,9 +99,11 @@ impl Emulator {
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let address = listener.local_addr()?;
+        shared.lock().endpoint = format!("http://{address}");
         let app = Router::new()
             .route("/control/", post(console_route))
             .route("/", post(public_route))
+            .route("/saml/metadata/{*token}", get(metadata_route))
             .fallback(fallback_route)
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
@@ -194,7 +198,7 @@ impl Emulator {
             .applications
             .iter()
             .find(|a| a.arn() == application_arn)
-            .map(|a| a.snapshot(state.identity_store_of(&a.instance_arn)))
+            .map(|a| state.snapshot(a))
     }
 
     /// The same, by `ins-…` id.
@@ -204,7 +208,7 @@ impl Emulator {
             .applications
             .iter()
             .find(|a| a.instance_id() == instance_id)
-            .map(|a| a.snapshot(state.identity_store_of(&a.instance_arn)))
+            .map(|a| state.snapshot(a))
     }
 
     /// Every application, in creation order, as [`Emulator::application`] shows it.
@@ -213,7 +217,7 @@ impl Emulator {
         state
             .applications
             .iter()
-            .map(|a| a.snapshot(state.identity_store_of(&a.instance_arn)))
+            .map(|a| state.snapshot(a))
             .collect()
     }
 
@@ -247,6 +251,50 @@ impl Emulator {
         state.fail_status = status;
     }
 
+    /// Makes every `metadataUrl` (and the issuer, login and logout URLs) point at this emulator,
+    /// `endpoint() + "/saml/metadata/<token>"`, instead of the AWS portal, so a local run can fetch
+    /// the metadata. The document is served at that path either way.
+    pub fn use_local_portal(&self) {
+        self.shared.lock().local_portal = true;
+    }
+
+    /// The application's metadata URL, as GetApplicationInstance reports it.
+    pub fn metadata_url(&self, application_arn: &str) -> Option<String> {
+        let state = self.shared.lock();
+        let application = state
+            .applications
+            .iter()
+            .find(|a| a.arn() == application_arn)?;
+        let config =
+            application.identity_provider_config(&state.portal_base(&application.home_region));
+        config["metadataUrl"].as_str().map(str::to_string)
+    }
+
+    /// The SAML metadata document the portal serves for the application (its certificate is made
+    /// on first use), or None if the application does not exist.
+    pub fn metadata_xml(&self, application_arn: &str) -> Option<String> {
+        let mut state = self.shared.lock();
+        let index = state.application_index_by_arn(application_arn)?;
+        metadata_document(&mut state, index).ok()
+    }
+
+    /// Replaces the application's IdP signing certificate (as a certificate rotation would), so the
+    /// metadata document changes. Returns false if the application does not exist.
+    pub fn rotate_certificate(&self, application_arn: &str) -> bool {
+        let mut state = self.shared.lock();
+        let Some(index) = state.application_index_by_arn(application_arn) else {
+            return false;
+        };
+        let application = &mut state.applications[index];
+        match portal::new_certificate(&application.instance_id()) {
+            Ok(certificate) => {
+                application.certificate = Some(certificate);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Page size of ListApplicationInstances and of sso-admin lists without MaxResults
     /// (default 10).
     pub fn set_page_size(&self, page_size: usize) {
@@ -268,6 +316,65 @@ async fn public_route(
     body: Bytes,
 ) -> Response {
     serve(&shared, Api::SsoAdmin, &headers, &body)
+}
+
+/// `GET /saml/metadata/<token>`: no authentication, like the portal (reference §5, HIGH).
+async fn metadata_route(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut state = shared.lock();
+    state.requests.push(RecordedRequest {
+        api: "portal".to_string(),
+        operation: "GetSamlMetadata".to_string(),
+        headers: wire::header_map(&headers),
+        body: Value::Null,
+    });
+    let instance_id = portal::decode_token(&token)
+        .filter(|(account, _)| account == ACCOUNT_ID)
+        .map(|(_, id)| id);
+    let Some(index) = instance_id.and_then(|id| {
+        state
+            .applications
+            .iter()
+            .position(|a| a.instance_id() == id)
+    }) else {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    };
+    match metadata_document(&mut state, index) {
+        Ok(xml) => {
+            let mut response = (StatusCode::OK, xml).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml"),
+            );
+            response
+        }
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")).into_response(),
+    }
+}
+
+/// The metadata document of `state.applications[index]`, making its certificate on first use.
+fn metadata_document(state: &mut State, index: usize) -> anyhow::Result<String> {
+    let base = state.portal_base(&state.applications[index].home_region);
+    let application = &mut state.applications[index];
+    let certificate = match &application.certificate {
+        Some(certificate) => certificate.clone(),
+        None => {
+            let certificate = portal::new_certificate(&application.instance_id())?;
+            application.certificate = Some(certificate.clone());
+            certificate
+        }
+    };
+    let config = application.identity_provider_config(&base);
+    let url = |key: &str| config[key].as_str().unwrap_or_default().to_string();
+    Ok(portal::metadata_xml(
+        &url("issuerUrl"),
+        &url("remoteLoginUrl"),
+        &url("remoteLogoutUrl"),
+        &certificate,
+    ))
 }
 
 async fn fallback_route() -> Response {

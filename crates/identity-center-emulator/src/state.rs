@@ -71,6 +71,8 @@ pub(crate) struct Application {
     pub created: f64,
     /// Made through `Emulator::add_foreign_application` (someone else's console work).
     pub foreign: bool,
+    /// The IdP signing certificate, made when the metadata is first served.
+    pub certificate: Option<crate::portal::Certificate>,
 }
 
 impl Application {
@@ -102,6 +104,7 @@ impl Application {
             tags: BTreeMap::new(),
             created: now_epoch_seconds(),
             foreign: false,
+            certificate: None,
         }
     }
 
@@ -123,8 +126,9 @@ impl Application {
             .encode(format!("{ACCOUNT_ID}_{}", self.instance_id()))
     }
 
-    pub(crate) fn identity_provider_config(&self) -> Value {
-        let base = format!("https://portal.sso.{}.amazonaws.com/saml", self.home_region);
+    /// `portal` is the base of the portal's SAML URLs (see [`State::portal_base`]).
+    pub(crate) fn identity_provider_config(&self, portal: &str) -> Value {
+        let base = portal;
         let token = self.portal_token();
         json!({
             "metadataUrl": format!("{base}/metadata/{token}"),
@@ -137,13 +141,13 @@ impl Application {
     /// The `applicationInstance` object of GetApplicationInstance / ListApplicationInstances
     /// (reference §3.8: MED for the core fields; `name`, `responseConfig` and
     /// `responseSchemaConfig` are LOW, by [HW] analogy).
-    pub(crate) fn wire(&self) -> Value {
+    pub(crate) fn wire(&self, portal: &str) -> Value {
         let mut object = json!({
             "instanceId": self.instance_id(),
             "name": self.name,
             "status": self.status,
             "template": { "templateId": self.template_id, "sSOProtocol": "SAML" },
-            "identityProviderConfig": self.identity_provider_config(),
+            "identityProviderConfig": self.identity_provider_config(portal),
             "serviceProviderConfig": self.service_provider_config,
             "responseConfig": self.response_config,
             "responseSchemaConfig": self.response_schema_config_wire(),
@@ -170,7 +174,7 @@ impl Application {
     }
 
     /// Everything known, for test assertions (`Emulator::application`).
-    pub(crate) fn snapshot(&self, identity_store_id: Option<&str>) -> Value {
+    pub(crate) fn snapshot(&self, identity_store_id: Option<&str>, portal: &str) -> Value {
         json!({
             "applicationArn": self.arn(),
             "instanceId": self.instance_id(),
@@ -182,7 +186,7 @@ impl Application {
             "displayName": self.display_name,
             "description": self.description,
             "status": self.status,
-            "identityProviderConfig": self.identity_provider_config(),
+            "identityProviderConfig": self.identity_provider_config(portal),
             "serviceProviderConfig": self.service_provider_config,
             "responseConfig": self.response_config,
             "responseSchemaConfig": self.response_schema_config,
@@ -244,6 +248,10 @@ pub(crate) struct State {
     pub fail_remaining: u32,
     pub fail_status: u16,
     pub page_size: usize,
+    /// `http://127.0.0.1:PORT`, once the listener is bound.
+    pub endpoint: String,
+    /// Point `metadataUrl` & co. at this emulator instead of the AWS portal host.
+    pub local_portal: bool,
 }
 
 impl State {
@@ -256,6 +264,8 @@ impl State {
             fail_remaining: 0,
             fail_status: 500,
             page_size: 10,
+            endpoint: String::new(),
+            local_portal: false,
         };
         state.add_instance(DEFAULT_REGION);
         state
@@ -273,6 +283,28 @@ impl State {
         let ids = (instance.arn.clone(), instance.identity_store_id.clone());
         self.instances.push(instance);
         ids
+    }
+
+    /// Base of the portal's SAML URLs for an app in `region`: the AWS portal (reference §5, HIGH)
+    /// or, after `Emulator::use_local_portal`, this emulator.
+    pub(crate) fn portal_base(&self, region: &str) -> String {
+        if self.local_portal {
+            format!("{}/saml", self.endpoint)
+        } else {
+            format!("https://portal.sso.{region}.amazonaws.com/saml")
+        }
+    }
+
+    /// [`Application::snapshot`] with the state's identity store and portal.
+    pub(crate) fn snapshot(&self, application: &Application) -> Value {
+        application.snapshot(
+            self.identity_store_of(&application.instance_arn),
+            &self.portal_base(&application.home_region),
+        )
+    }
+
+    pub(crate) fn wire(&self, application: &Application) -> Value {
+        application.wire(&self.portal_base(&application.home_region))
     }
 
     pub(crate) fn instance(&self, arn: &str) -> Option<&Instance> {

@@ -223,10 +223,7 @@ async fn assignments_are_created_listed_in_pages_and_deleted() {
         .collect();
     expected.push(("USER".to_string(), USER.to_string()));
     assert_eq!(principals, expected);
-    assert!(
-        all.iter()
-            .all(|a| a.application_arn() == arn)
-    );
+    assert!(all.iter().all(|a| a.application_arn() == arn));
 
     client
         .delete_application_assignment()
