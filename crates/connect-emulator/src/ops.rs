@@ -984,6 +984,48 @@ fn string_matches(condition: &StringCondition, user: &UserSnapshot) -> ApiResult
         .any(|value| test(&value.to_lowercase(), &wanted)))
 }
 
+/// Checks every condition of the request once, so a bad one is refused even when no user
+/// reaches it (matching stops early).
+fn check_criteria(criteria: &UserSearchCriteria) -> ApiResult<()> {
+    if criteria.list_condition.is_some() {
+        return Err(ApiError::invalid_parameter(
+            "ListCondition (proficiencies) is not supported by this emulator",
+        ));
+    }
+    if let Some(condition) = &criteria.string_condition {
+        string_matches(condition, &UserSnapshot::default())?;
+    }
+    let nested = criteria
+        .and_conditions
+        .iter()
+        .chain(&criteria.or_conditions);
+    for criteria in nested.flatten() {
+        check_criteria(criteria)?;
+    }
+    Ok(())
+}
+
+fn check_filter(filter: &UserSearchFilter) -> ApiResult<()> {
+    let mut conditions: Vec<&TagCondition> = Vec::new();
+    if let Some(tags) = &filter.tag_filter {
+        conditions.extend(&tags.tag_condition);
+        conditions.extend(tags.and_conditions.iter().flatten());
+        conditions.extend(tags.or_conditions.iter().flatten().flatten());
+    }
+    if let Some(attributes) = &filter.user_attribute_filter {
+        conditions.extend(&attributes.tag_condition);
+        let and_conditions = attributes
+            .and_condition
+            .iter()
+            .chain(attributes.or_conditions.iter().flatten());
+        conditions.extend(and_conditions.flat_map(|c| c.tag_conditions.iter().flatten()));
+    }
+    for condition in conditions {
+        tag_matches(condition, &BTreeMap::new())?;
+    }
+    Ok(())
+}
+
 fn criteria_matches(criteria: &UserSearchCriteria, user: &UserSnapshot) -> ApiResult<bool> {
     if criteria.list_condition.is_some() {
         return Err(ApiError::invalid_parameter(
@@ -1035,6 +1077,12 @@ pub fn search_users(state: &mut Account, now: Instant, body: &[u8]) -> Reply {
         return Err(ApiError::invalid_parameter(
             "NextToken must be 1 to 2500 characters",
         ));
+    }
+    if let Some(criteria) = &request.search_criteria {
+        check_criteria(criteria)?;
+    }
+    if let Some(filter) = &request.search_filter {
+        check_filter(filter)?;
     }
     let mut matches = Vec::new();
     for record in instance.search_view(now, lag) {

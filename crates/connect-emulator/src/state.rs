@@ -30,7 +30,7 @@ impl Account {
     pub fn new(options: Options) -> Account {
         Account {
             fault_rng: fastrand::Rng::with_seed(options.seed),
-            id_rng: fastrand::Rng::with_seed(options.seed ^ 0x5eed_1d5),
+            id_rng: fastrand::Rng::with_seed(options.seed ^ 0x05ee_d1d5),
             options,
             instances: BTreeMap::new(),
             call_counts: BTreeMap::new(),

@@ -174,7 +174,7 @@ async fn create_describe_update_and_delete_a_user() {
     assert_eq!(phone.phone_type(), &PhoneType::SoftPhone);
     assert!(phone.auto_accept());
     assert_eq!(phone.after_contact_work_time_limit(), 30);
-    assert_eq!(user.security_profile_ids(), [agent.clone()]);
+    assert_eq!(user.security_profile_ids(), std::slice::from_ref(&agent));
     assert_eq!(user.routing_profile_id(), Some(routing.as_str()));
     assert_eq!(
         user.tags().unwrap().get("managed-by").map(String::as_str),
@@ -466,7 +466,7 @@ async fn search_users_filters_by_tag_and_criteria_and_reports_acw_in_millisecond
         45_000
     );
     assert_eq!(one.identity_info().unwrap().first_name(), Some("Managed"));
-    assert_eq!(one.security_profile_ids(), [agent.clone()]);
+    assert_eq!(one.security_profile_ids(), std::slice::from_ref(&agent));
     assert_eq!(one.routing_profile_id(), Some(routing.as_str()));
     assert_eq!(
         one.tags().unwrap().get("owner").map(String::as_str),
