@@ -193,7 +193,8 @@ pub(crate) fn handle(
                 return Err(ApiError::validation("name must not be empty"));
             }
             let instance = state.instance_in_region(region)?;
-            let application = Application::new(instance, request.name, request.template_id);
+            let mut application = Application::new(instance, request.name, request.template_id);
+            application.invisible_reads = state.consistency_lag;
             let wire = state.wire(&application);
             state.applications.push(application);
             Ok(json!({ "applicationInstance": wire }))
@@ -206,12 +207,17 @@ pub(crate) fn handle(
         "ListApplicationInstances" => {
             let request: ListApplicationInstances = parse(operation, body)?;
             let instance_arn = state.instance_in_region(region)?.arn.clone();
-            let all: Vec<Value> = state
+            let portal = state.portal_base(region);
+            let mut all: Vec<Value> = Vec::new();
+            for application in state
                 .applications
-                .iter()
+                .iter_mut()
                 .filter(|a| a.instance_arn == instance_arn)
-                .map(|a| state.wire(a))
-                .collect();
+            {
+                if !application.take_invisible_read() {
+                    all.push(application.wire(&portal));
+                }
+            }
             let (items, marker) = page(&all, request.marker.as_deref(), state.page_size, "marker")?;
             let mut response = json!({ "applicationInstances": items });
             if let Some(marker) = marker {

@@ -295,6 +295,14 @@ impl Emulator {
         }
     }
 
+    /// Eventual consistency: an application made through CreateApplicationInstance afterwards is
+    /// missing from the next `reads` list results and public lookups by ARN that would have shown
+    /// it (ListApplicationInstances, ListApplications, DescribeApplication, assignments, tags).
+    /// GetApplicationInstance by `ins-…` id sees it at once. 0 (the default) turns it off.
+    pub fn set_consistency_lag(&self, reads: u32) {
+        self.shared.lock().consistency_lag = reads;
+    }
+
     /// Page size of ListApplicationInstances and of sso-admin lists without MaxResults
     /// (default 10).
     pub fn set_page_size(&self, page_size: usize) {

@@ -147,12 +147,17 @@ pub(crate) fn handle(state: &mut State, operation: &str, body: &Value) -> Result
             let page_size = max_results(request.max_results, state.page_size)?;
             check_instance_arn(state, &request.instance_arn)?;
             let identity_store = state.identity_store_of(&request.instance_arn);
-            let all: Vec<Value> = state
+            let identity_store = identity_store.map(str::to_string);
+            let mut all: Vec<Value> = Vec::new();
+            for application in state
                 .applications
-                .iter()
+                .iter_mut()
                 .filter(|a| a.instance_arn == request.instance_arn)
-                .map(|a| a.describe(identity_store))
-                .collect();
+            {
+                if !application.take_invisible_read() {
+                    all.push(application.describe(identity_store.as_deref()));
+                }
+            }
             let (items, next) = page(&all, request.next_token.as_deref(), page_size, "NextToken")?;
             Ok(with_next_token(json!({ "Applications": items }), next))
         }
@@ -360,11 +365,14 @@ fn check_application_arn(arn: &str) -> Result<(), ApiError> {
     }
 }
 
-fn application(state: &State, arn: &str) -> Result<usize, ApiError> {
+fn application(state: &mut State, arn: &str) -> Result<usize, ApiError> {
     check_application_arn(arn)?;
-    state
-        .application_index_by_arn(arn)
-        .ok_or_else(|| ApiError::not_found(format!("Application {arn} does not exist")))
+    let not_found = || ApiError::not_found(format!("Application {arn} does not exist"));
+    let index = state.application_index_by_arn(arn).ok_or_else(not_found)?;
+    if state.applications[index].take_invisible_read() {
+        return Err(not_found());
+    }
+    Ok(index)
 }
 
 fn check_instance_arn(state: &State, arn: &str) -> Result<(), ApiError> {

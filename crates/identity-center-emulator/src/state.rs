@@ -71,6 +71,8 @@ pub(crate) struct Application {
     pub created: f64,
     /// Made through `Emulator::add_foreign_application` (someone else's console work).
     pub foreign: bool,
+    /// Reads that still miss this app (eventual consistency, `Emulator::set_consistency_lag`).
+    pub invisible_reads: u32,
     /// The IdP signing certificate, made when the metadata is first served.
     pub certificate: Option<crate::portal::Certificate>,
 }
@@ -105,6 +107,17 @@ impl Application {
             created: now_epoch_seconds(),
             foreign: false,
             certificate: None,
+            invisible_reads: 0,
+        }
+    }
+
+    /// True (and one read fewer to go) while eventual consistency still hides this app.
+    pub(crate) fn take_invisible_read(&mut self) -> bool {
+        if self.invisible_reads > 0 {
+            self.invisible_reads -= 1;
+            true
+        } else {
+            false
         }
     }
 
@@ -252,6 +265,8 @@ pub(crate) struct State {
     pub endpoint: String,
     /// Point `metadataUrl` & co. at this emulator instead of the AWS portal host.
     pub local_portal: bool,
+    /// How many reads miss an app made through CreateApplicationInstance.
+    pub consistency_lag: u32,
 }
 
 impl State {
@@ -266,6 +281,7 @@ impl State {
             page_size: 10,
             endpoint: String::new(),
             local_portal: false,
+            consistency_lag: 0,
         };
         state.add_instance(DEFAULT_REGION);
         state

@@ -804,3 +804,51 @@ async fn unknown_paths_are_not_found() {
     .await;
     assert_eq!(answer.status, 404);
 }
+
+#[tokio::test]
+async fn eventual_consistency_hides_new_apps_from_the_next_reads() {
+    let emulator = Emulator::start().await.unwrap();
+    emulator.set_consistency_lag(2);
+    let instance_id = create_app(&emulator, "lagging").await;
+    let arn = application_arn(&emulator, &instance_id);
+    for _ in 0..2 {
+        let listed = console_ok(&emulator, "ListApplicationInstances", json!({})).await;
+        assert_eq!(listed["applicationInstances"], json!([]));
+    }
+    let listed = console_ok(&emulator, "ListApplicationInstances", json!({})).await;
+    assert_eq!(
+        listed["applicationInstances"][0]["instanceId"],
+        instance_id.as_str()
+    );
+
+    // Public lookups by ARN lag too; Get by instance id does not.
+    let lagging = create_app(&emulator, "lagging too").await;
+    let lagging_arn = application_arn(&emulator, &lagging);
+    console_ok(
+        &emulator,
+        "GetApplicationInstance",
+        json!({ "instanceId": lagging }),
+    )
+    .await;
+    let client = sso_admin(&emulator).await;
+    for _ in 0..2 {
+        let missing = client
+            .describe_application()
+            .application_arn(&lagging_arn)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            missing
+                .into_service_error()
+                .is_resource_not_found_exception()
+        );
+    }
+    client
+        .describe_application()
+        .application_arn(&lagging_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(emulator.application(&arn).is_some());
+}
