@@ -24,13 +24,16 @@ impl Cloud {
         let moto = sdk_config(Some(moto_endpoint)).await;
         let iam_proxy = moto_iam_proxy::IamProxy::start(moto_endpoint).await?;
         let iam = sdk_config(Some(&iam_proxy.endpoint)).await;
+        let identity_center = identity_center_emulator::Emulator::start().await?;
+        // Metadata URLs point at the emulator, so the SAML provider can download them here.
+        identity_center.use_local_portal();
         Ok(Self {
             moto_endpoint: moto_endpoint.to_owned(),
             iam_proxy,
             iam,
             connect: connect_emulator::Emulator::start(connect_emulator::Options::default())
                 .await?,
-            identity_center: identity_center_emulator::Emulator::start().await?,
+            identity_center,
             moto,
         })
     }
