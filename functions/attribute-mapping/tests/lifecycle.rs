@@ -1,0 +1,519 @@
+//! Custom::IdentityCenterAttributeMapping through CloudFormation events, against the Identity
+//! Center emulator's console API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use attribute_mapping::AttributeMapping;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use identity_center::IdentityCenter;
+use identity_center::model::DisplayData;
+use identity_center_emulator::Emulator;
+use serde_json::{Value, json};
+
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/connect-sso/8d3f0a10-0000-4000-8000-000000000001";
+const ROLE: &str = "arn:aws:iam::210987654321:role/ConnectFederation";
+const PROVIDER: &str = "arn:aws:iam::210987654321:saml-provider/IdentityCenter";
+const RELAY: &str = "https://eu-west-2.console.aws.amazon.com/connect/federate/4b2c8f6e-0000-4000-8000-000000000000";
+const ROLE_KEY: &str = "https://aws.amazon.com/SAML/Attributes/Role";
+const SESSION_KEY: &str = "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
+const UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified";
+
+async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "AKIDMAPTEST",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await
+}
+
+/// An emulator with one custom SAML application (as Custom::IdentityCenterSamlApp leaves it), and
+/// the function pointed at it.
+async fn setup() -> (Emulator, Arc<AttributeMapping>, String) {
+    let emulator = Emulator::start().await.unwrap();
+    let config = sdk_config(&emulator.endpoint()).await;
+    let idc = IdentityCenter::new(&config).unwrap();
+    let made = idc
+        .console
+        .create_application_instance("6a0c1b4e-0000-4000-8000-000000000000")
+        .await
+        .unwrap();
+    let display = DisplayData {
+        display_name: "Amazon Connect".into(),
+        description: None,
+    };
+    idc.console
+        .update_display_data(&made.instance_id, &display)
+        .await
+        .unwrap();
+    let arn = emulator
+        .application_by_instance_id(&made.instance_id)
+        .unwrap()["applicationArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    emulator.clear_requests();
+    (emulator, Arc::new(AttributeMapping::new(config)), arn)
+}
+
+fn event(request_type: &str, properties: Value) -> Value {
+    json!({
+        "RequestType": request_type,
+        "ResponseURL": "http://127.0.0.1:9/never-called",
+        "StackId": STACK,
+        "RequestId": format!("{request_type}-{}", std::process::id()),
+        "LogicalResourceId": "Mapping",
+        "ResourceType": "Custom::IdentityCenterAttributeMapping",
+        "ResourceProperties": properties,
+    })
+}
+
+fn update(physical_id: &str, properties: Value, old: Value) -> Value {
+    let mut event = event("Update", properties);
+    event["PhysicalResourceId"] = json!(physical_id);
+    event["OldResourceProperties"] = old;
+    event
+}
+
+fn delete(physical_id: &str, properties: Value) -> Value {
+    let mut event = event("Delete", properties);
+    event["PhysicalResourceId"] = json!(physical_id);
+    event
+}
+
+async fn run(function: &Arc<AttributeMapping>, event: Value) -> Value {
+    custom_resource::response_document(Arc::clone(function), event, Duration::from_secs(60))
+        .await
+        .unwrap()
+}
+
+fn minimal(application_arn: &str) -> Value {
+    json!({
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:attribute-mapping",
+        "ApplicationArn": application_arn,
+        "RelayState": RELAY,
+        "RoleArn": ROLE,
+        "SamlProviderArn": PROVIDER,
+    })
+}
+
+fn attribute(value: &str) -> Value {
+    json!({"source": [value]})
+}
+
+fn format() -> Value {
+    json!({"attrNameFormat": UNSPECIFIED, "include": "YES"})
+}
+
+#[tokio::test]
+async fn create_update_delete_with_the_state_checked_after_each_step() {
+    let (emulator, function, arn) = setup().await;
+
+    // Create with the defaults.
+    let answer = run(&function, event("Create", minimal(&arn))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let id = format!("{arn}/attribute-mapping");
+    assert_eq!(answer["PhysicalResourceId"], id);
+    assert_eq!(
+        answer["Data"],
+        json!({"RoleAttribute": format!("{ROLE},{PROVIDER}"), "RelayState": RELAY})
+    );
+    let app = emulator.application(&arn).unwrap();
+    assert_eq!(
+        app["responseConfig"],
+        json!({
+            "subject": attribute("${user:email}"),
+            "properties": {
+                ROLE_KEY: attribute(&format!("{ROLE},{PROVIDER}")),
+                SESSION_KEY: attribute("${user:email}"),
+            },
+            "ttl": "PT12H",
+            "relayState": RELAY,
+        })
+    );
+    assert_eq!(
+        app["responseSchemaConfig"],
+        json!({
+            "subject": {"include": "REQUIRED", "nameIdFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"},
+            "properties": {ROLE_KEY: format(), SESSION_KEY: format()},
+        })
+    );
+
+    // Update in place: every optional property, one additional attribute.
+    let mut updated = minimal(&arn);
+    updated["SessionDuration"] = json!("PT8H");
+    updated["Subject"] = json!("${user:subject}");
+    updated["SubjectFormat"] = json!("persistent");
+    updated["RoleSessionName"] = json!("${user:preferredUsername}");
+    updated["RelayState"] = json!(format!("{RELAY}?destination=%2Fagent-app-v2"));
+    updated["AdditionalAttributes"] = json!({"Email": "${user:email}"});
+    let answer = run(&function, update(&id, updated.clone(), minimal(&arn))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(answer["PhysicalResourceId"], id);
+    assert_eq!(
+        answer["Data"]["RelayState"],
+        format!("{RELAY}?destination=%2Fagent-app-v2")
+    );
+    let app = emulator.application(&arn).unwrap();
+    assert_eq!(
+        app["responseConfig"],
+        json!({
+            "subject": attribute("${user:subject}"),
+            "properties": {
+                ROLE_KEY: attribute(&format!("{ROLE},{PROVIDER}")),
+                SESSION_KEY: attribute("${user:preferredUsername}"),
+                "Email": attribute("${user:email}"),
+            },
+            "ttl": "PT8H",
+            "relayState": format!("{RELAY}?destination=%2Fagent-app-v2"),
+        })
+    );
+    assert_eq!(
+        app["responseSchemaConfig"],
+        json!({
+            "subject": {"include": "REQUIRED", "nameIdFormat": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"},
+            "properties": {ROLE_KEY: format(), SESSION_KEY: format(), "Email": format()},
+        })
+    );
+
+    // Delete clears what it set.
+    let answer = run(&function, delete(&id, updated)).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let app = emulator.application(&arn).unwrap();
+    assert_eq!(app["responseConfig"], json!({"properties": {}}));
+    assert_eq!(app["responseSchemaConfig"], json!({"properties": {}}));
+}
+
+#[tokio::test]
+async fn the_exact_requests_read_then_write_values_then_formats() {
+    let (emulator, function, arn) = setup().await;
+    let answer = run(&function, event("Create", minimal(&arn))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let instance_id = emulator.application(&arn).unwrap()["instanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let requests = emulator.requests();
+    let operations: Vec<&str> = requests.iter().map(|r| r.operation.as_str()).collect();
+    assert_eq!(
+        operations,
+        [
+            "GetApplicationInstance",
+            "UpdateApplicationInstanceResponseConfiguration",
+            "UpdateApplicationInstanceResponseSchemaConfiguration"
+        ]
+    );
+    for request in &requests {
+        assert_eq!(request.api, "console");
+        assert_eq!(
+            request.headers["content-type"],
+            "application/x-amz-json-1.1"
+        );
+        assert_eq!(
+            request.headers["x-amz-target"],
+            format!("SWBService.{}", request.operation)
+        );
+        assert!(
+            request.headers["authorization"]
+                .starts_with("AWS4-HMAC-SHA256 Credential=AKIDMAPTEST/")
+        );
+        assert!(request.headers["authorization"].contains("/us-east-1/sso/aws4_request"));
+    }
+    assert_eq!(requests[0].body, json!({"instanceId": instance_id}));
+    assert_eq!(
+        requests[1].body,
+        json!({"instanceId": instance_id, "responseConfig": {
+            "subject": attribute("${user:email}"),
+            "properties": {ROLE_KEY: attribute(&format!("{ROLE},{PROVIDER}")), SESSION_KEY: attribute("${user:email}")},
+            "ttl": "PT12H",
+            "relayState": RELAY,
+        }})
+    );
+    assert_eq!(
+        requests[2].body,
+        json!({"instanceId": instance_id, "responseSchemaConfig": {
+            "subject": {"include": "REQUIRED", "nameIdFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"},
+            "properties": {ROLE_KEY: format(), SESSION_KEY: format()},
+        }})
+    );
+}
+
+#[tokio::test]
+async fn attributes_the_resource_did_not_set_are_kept_and_removed_ones_are_dropped() {
+    let (emulator, function, arn) = setup().await;
+    // Someone mapped "Department" in the console.
+    let idc = IdentityCenter::new(&sdk_config(&emulator.endpoint()).await).unwrap();
+    let instance_id = emulator.application(&arn).unwrap()["instanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut response = idc
+        .console
+        .get_application_instance(&instance_id)
+        .await
+        .unwrap()
+        .response_config
+        .unwrap_or_default();
+    response.properties.insert(
+        "Department".into(),
+        identity_center::model::AttributeSource::of("Sales"),
+    );
+    idc.console
+        .update_response_config(&instance_id, &response)
+        .await
+        .unwrap();
+
+    let mut first = minimal(&arn);
+    first["AdditionalAttributes"] = json!({"Email": "${user:email}", "Team": "Blue"});
+    let created = run(&function, event("Create", first.clone())).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    let mut second = minimal(&arn);
+    second["AdditionalAttributes"] = json!({"Team": "Green"});
+    let id = format!("{arn}/attribute-mapping");
+    let answer = run(&function, update(&id, second.clone(), first)).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+
+    let properties = emulator.application(&arn).unwrap()["responseConfig"]["properties"].clone();
+    let names: Vec<&String> = properties.as_object().unwrap().keys().collect();
+    assert_eq!(names, ["Department", "Team", ROLE_KEY, SESSION_KEY]);
+    assert_eq!(properties["Team"], attribute("Green"));
+    assert_eq!(properties["Department"], attribute("Sales"));
+
+    let answer = run(&function, delete(&id, second)).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let response = emulator.application(&arn).unwrap()["responseConfig"].clone();
+    assert_eq!(
+        response,
+        json!({"properties": {"Department": attribute("Sales")}})
+    );
+}
+
+#[tokio::test]
+async fn a_different_application_is_a_replacement_that_leaves_the_old_one_to_the_delete() {
+    let (emulator, function, arn) = setup().await;
+    let idc = IdentityCenter::new(&sdk_config(&emulator.endpoint()).await).unwrap();
+    let other = idc
+        .console
+        .create_application_instance("6a0c1b4e-0000-4000-8000-000000000001")
+        .await
+        .unwrap();
+    let other_arn = emulator
+        .application_by_instance_id(&other.instance_id)
+        .unwrap()["applicationArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let created = run(&function, event("Create", minimal(&arn))).await;
+    let old_id = created["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let answer = run(
+        &function,
+        update(&old_id, minimal(&other_arn), minimal(&arn)),
+    )
+    .await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(
+        answer["PhysicalResourceId"],
+        format!("{other_arn}/attribute-mapping")
+    );
+    assert_eq!(
+        emulator.application(&other_arn).unwrap()["responseConfig"]["relayState"],
+        RELAY
+    );
+    assert_eq!(
+        emulator.application(&arn).unwrap()["responseConfig"]["relayState"],
+        RELAY,
+        "the old one is untouched"
+    );
+
+    let answer = run(&function, delete(&old_id, minimal(&arn))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(
+        emulator.application(&arn).unwrap()["responseConfig"].get("relayState"),
+        None
+    );
+    assert_eq!(
+        emulator.application(&other_arn).unwrap()["responseConfig"]["relayState"],
+        RELAY
+    );
+}
+
+#[tokio::test]
+async fn deletes_of_ids_it_did_not_make_or_of_applications_already_gone_succeed() {
+    let (emulator, function, arn) = setup().await;
+    for id in [
+        "custom-resource:create-failed:Mapping:1",
+        "not-ours",
+        arn.as_str(),
+    ] {
+        let answer = run(&function, delete(id, minimal(&arn))).await;
+        assert_eq!(answer["Status"], "SUCCESS", "{id}: {answer}");
+        assert!(emulator.requests().is_empty(), "{id}: no calls");
+    }
+    let created = run(&function, event("Create", minimal(&arn))).await;
+    let id = created["PhysicalResourceId"].as_str().unwrap().to_owned();
+    emulator.delete_application_out_of_band(&arn);
+    emulator.clear_requests();
+    let answer = run(&function, delete(&id, minimal(&arn))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let operations: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .map(|r| r.operation)
+        .collect();
+    assert_eq!(operations, ["GetApplicationInstance"]);
+}
+
+#[tokio::test]
+async fn a_mapping_for_an_application_that_does_not_exist_fails_naming_it() {
+    let (emulator, function, arn) = setup().await;
+    emulator.delete_application_out_of_band(&arn);
+    let answer = run(&function, event("Create", minimal(&arn))).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "invalid property ApplicationArn: application {arn} does not exist in us-east-1"
+        )),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn bad_properties_fail_naming_the_property_before_any_call() {
+    let (emulator, function, arn) = setup().await;
+    let with = |key: &str, value: Value| {
+        let mut props = minimal(&arn);
+        props[key] = value;
+        props
+    };
+    let mut missing_relay = minimal(&arn);
+    missing_relay.as_object_mut().unwrap().remove("RelayState");
+    let cases = [
+        (missing_relay, "missing field `RelayState`".to_owned()),
+        (with("Relaystate", json!("x")), "unknown field `Relaystate`".to_owned()),
+        (with("ApplicationArn", json!("ins-72236face0cd1203")), "invalid property ApplicationArn: 'ins-72236face0cd1203' is not an Identity Center application ARN".to_owned()),
+        (with("RelayState", json!("http://example.com/connect")), "invalid property RelayState: 'http://example.com/connect' is not an https URL".to_owned()),
+        (with("RelayState", json!("connect/federate/1")), "invalid property RelayState".to_owned()),
+        (with("SessionDuration", json!("PT30M")), "invalid property SessionDuration: 'PT30M' is not an ISO 8601 duration from PT1H to PT12H".to_owned()),
+        (with("SessionDuration", json!("PT13H")), "invalid property SessionDuration: 'PT13H'".to_owned()),
+        (with("SessionDuration", json!("12h")), "invalid property SessionDuration: '12h'".to_owned()),
+        (with("SubjectFormat", json!("email")), "invalid property SubjectFormat: 'email' is not one of unspecified, emailAddress, persistent, transient".to_owned()),
+        (with("RoleArn", json!("arn:aws:iam::210987654321:user/bob")), "invalid property RoleArn: 'arn:aws:iam::210987654321:user/bob' is not an IAM ARN".to_owned()),
+        (with("SamlProviderArn", json!("IdentityCenter")), "invalid property SamlProviderArn: 'IdentityCenter' is not an IAM ARN".to_owned()),
+        (with("SamlProviderArn", json!("arn:aws:iam::111111111111:saml-provider/IdentityCenter")), "invalid properties RoleArn and SamlProviderArn: they must be in the same account (role in 210987654321, SAML provider in 111111111111)".to_owned()),
+        (with("AdditionalAttributes", json!({ROLE_KEY: "x"})), format!("invalid property AdditionalAttributes: '{ROLE_KEY}' is set by RoleArn/SamlProviderArn")),
+        (with("AdditionalAttributes", json!({"Email": ""})), "invalid property AdditionalAttributes: 'Email'".to_owned()),
+        (with("AdditionalAttributes", json!(["Email"])), "invalid property AdditionalAttributes".to_owned()),
+        (with("IdentityCenterRegion", json!("Virginia")), "invalid property IdentityCenterRegion: 'Virginia'".to_owned()),
+    ];
+    for (props, expected) in cases {
+        let answer = run(&function, event("Create", props.clone())).await;
+        assert_eq!(answer["Status"], "FAILED", "{props}: {answer}");
+        let reason = answer["Reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&expected),
+            "{props}\nexpected: {expected}\nreason: {reason}"
+        );
+    }
+    assert!(emulator.requests().is_empty(), "no call for bad input");
+    // The subject formats all map to a NameID format URN the service accepts.
+    for format in ["unspecified", "emailAddress", "persistent", "transient"] {
+        let answer = run(
+            &function,
+            event("Create", with("SubjectFormat", json!(format))),
+        )
+        .await;
+        assert_eq!(answer["Status"], "SUCCESS", "{format}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn identity_center_expressions_are_passed_verbatim() {
+    let (emulator, function, arn) = setup().await;
+    let mut props = minimal(&arn);
+    props["RoleSessionName"] = json!("${user:givenName}.${user:familyName}");
+    props["AdditionalAttributes"] =
+        json!({"https://aws.amazon.com/SAML/Attributes/SessionDuration": "43200"});
+    let answer = run(&function, event("Create", props)).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let response = emulator.application(&arn).unwrap()["responseConfig"].clone();
+    assert_eq!(
+        response["properties"][SESSION_KEY],
+        attribute("${user:givenName}.${user:familyName}")
+    );
+    assert_eq!(
+        response["properties"]["https://aws.amazon.com/SAML/Attributes/SessionDuration"],
+        attribute("43200")
+    );
+}
+
+#[tokio::test]
+async fn the_region_property_picks_the_home_region_to_call() {
+    let (emulator, function, _) = setup().await;
+    emulator.add_instance_in_region("eu-west-1");
+    let config = sdk_config(&emulator.endpoint())
+        .await
+        .to_builder()
+        .region(Region::new("eu-west-1"))
+        .build();
+    let idc = IdentityCenter::new(&config).unwrap();
+    let made = idc
+        .console
+        .create_application_instance("6a0c1b4e-0000-4000-8000-000000000002")
+        .await
+        .unwrap();
+    let eu_arn = emulator
+        .application_by_instance_id(&made.instance_id)
+        .unwrap()["applicationArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    emulator.clear_requests();
+
+    let mut props = minimal(&eu_arn);
+    props["IdentityCenterRegion"] = json!("eu-west-1");
+    let answer = run(&function, event("Create", props)).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert!(
+        emulator
+            .requests()
+            .iter()
+            .all(|r| r.headers["authorization"].contains("/eu-west-1/sso/aws4_request"))
+    );
+    assert_eq!(
+        emulator.application(&eu_arn).unwrap()["responseConfig"]["relayState"],
+        RELAY
+    );
+}
+
+#[tokio::test]
+async fn the_sample_events_run_create_update_delete() {
+    let (emulator, function, arn) = setup().await;
+    for name in ["create", "update", "delete"] {
+        let path = format!(
+            "{}/../../events/attribute-mapping/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let sample_arn =
+            "arn:aws:sso::123456789012:application/ssoins-72236face0cd1203/apl-8f4b2c6d1e3a5f70";
+        let event: Value = serde_json::from_str(&text.replace(sample_arn, &arn)).unwrap();
+        let answer = run(&function, event).await;
+        assert_eq!(answer["Status"], "SUCCESS", "{name}: {answer}");
+        let response = emulator.application(&arn).unwrap()["responseConfig"].clone();
+        match name {
+            "create" => assert_eq!(response["ttl"], "PT12H"),
+            "update" => assert_eq!(response["ttl"], "PT10H"),
+            _ => assert_eq!(response, json!({"properties": {}})),
+        }
+    }
+}

@@ -1,0 +1,695 @@
+//! `Custom::IdentityCenterSamlApp`: the IAM Identity Center application of the guide's step 2
+//! (a custom SAML 2.0 application with Amazon Connect's ACS URL and audience) and the assignments
+//! of step 4.
+//!
+//! Properties:
+//! - `DisplayName` (required): the application's name in Identity Center and the access portal.
+//! - `Description`: shown under the name (at most 128 characters).
+//! - `InstanceArn`: the Identity Center instance; default: the only one (several is an error).
+//! - `IdentityCenterRegion`: the instance's home region; default: the function's region.
+//! - `AcsUrl`: default `https://signin.aws.amazon.com/saml`.
+//! - `Audience`: default `urn:amazon:webservices`.
+//! - `AssignedGroups`, `AssignedUsers`: group display names / user names, or identity store ids.
+//!
+//! Physical id: the application ARN. `Fn::GetAtt` keys: `ApplicationArn`, `ApplicationInstanceId`
+//! (`ins-…`), `MetadataUrl` (for the IAM SAML provider), `InstanceArn`, `IdentityStoreId`.
+//!
+//! The application is tagged with the resource's ownership tags: only a tagged application is ever
+//! adopted (a retried Create), changed or deleted. A different instance or region is a replacement.
+
+mod principals;
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, bail};
+use aws_config::{Region, SdkConfig};
+use custom_resource::{CustomResource, Outcome, Request, Update, failed_after_creating};
+use identity_center::model::{
+    ApplicationInstance, CUSTOM_SAML_TEMPLATE_ID, DisplayData, ServiceProviderConfig, Status,
+};
+use identity_center::{ApplicationArn, ConsoleResultExt, IdentityCenter, Instance, Principal};
+use serde::Deserialize;
+
+use crate::principals::PrincipalResolver;
+
+/// Amazon Connect's assertion consumer service (the global sign-in endpoint).
+pub const DEFAULT_ACS_URL: &str = "https://signin.aws.amazon.com/saml";
+/// Amazon Connect's SAML audience.
+pub const DEFAULT_AUDIENCE: &str = "urn:amazon:webservices";
+/// The public API's limit on an application description.
+const MAX_DESCRIPTION_CHARS: usize = 128;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Properties {
+    pub display_name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub instance_arn: Option<String>,
+    #[serde(default)]
+    pub identity_center_region: Option<String>,
+    #[serde(default)]
+    pub acs_url: Option<String>,
+    #[serde(default)]
+    pub audience: Option<String>,
+    #[serde(default)]
+    pub assigned_groups: Vec<String>,
+    #[serde(default)]
+    pub assigned_users: Vec<String>,
+}
+
+impl Properties {
+    fn description(&self) -> Option<&str> {
+        given(&self.description)
+    }
+
+    fn instance_arn(&self) -> Option<&str> {
+        given(&self.instance_arn)
+    }
+
+    fn acs_url(&self) -> &str {
+        given(&self.acs_url).unwrap_or(DEFAULT_ACS_URL)
+    }
+
+    fn audience(&self) -> &str {
+        given(&self.audience).unwrap_or(DEFAULT_AUDIENCE)
+    }
+
+    /// Names with blanks dropped: an empty CommaDelimitedList parameter arrives as `[""]`.
+    fn groups(&self) -> Vec<String> {
+        non_blank(&self.assigned_groups)
+    }
+
+    fn users(&self) -> Vec<String> {
+        non_blank(&self.assigned_users)
+    }
+
+    /// Bad values, found before any call is made.
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.display_name.trim().is_empty() {
+            bail!("invalid property DisplayName: it must not be empty");
+        }
+        if let Some(description) = self.description()
+            && description.chars().count() > MAX_DESCRIPTION_CHARS
+        {
+            bail!(
+                "invalid property Description: {} characters, at most {MAX_DESCRIPTION_CHARS} are accepted",
+                description.chars().count()
+            );
+        }
+        if let Some(arn) = self.instance_arn()
+            && !is_instance_arn(arn)
+        {
+            bail!(
+                "invalid property InstanceArn: '{arn}' is not an Identity Center instance ARN (arn:aws:sso:::instance/ssoins-…)"
+            );
+        }
+        if let Some(region) = given(&self.identity_center_region)
+            && !is_region(region)
+        {
+            bail!(
+                "invalid property IdentityCenterRegion: '{region}' is not an AWS region name (such as us-east-1)"
+            );
+        }
+        match url::Url::parse(self.acs_url()) {
+            Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
+            _ => bail!(
+                "invalid property AcsUrl: '{}' is not an https URL (Amazon Connect's is {DEFAULT_ACS_URL} or https://<region>.signin.aws.amazon.com/saml)",
+                self.acs_url()
+            ),
+        }
+        if self.audience().trim() != self.audience() {
+            bail!(
+                "invalid property Audience: '{}' has surrounding blanks",
+                self.audience()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The resource: clients are made per request, for the Identity Center home region it names.
+pub struct IdentityCenterSamlApp {
+    identity_center: SdkConfig,
+    identity_store: SdkConfig,
+}
+
+impl IdentityCenterSamlApp {
+    /// `identity_center` serves sso-admin and the console API, `identity_store` the identity
+    /// store; both usually the same configuration (tests point them at different emulators).
+    pub fn new(identity_center: SdkConfig, identity_store: SdkConfig) -> Self {
+        Self {
+            identity_center,
+            identity_store,
+        }
+    }
+
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(config.clone(), config))
+    }
+
+    /// The home region: the property, else the function's own.
+    fn region(&self, properties: &Properties) -> anyhow::Result<String> {
+        given(&properties.identity_center_region)
+            .map(str::to_owned)
+            .or_else(|| {
+                self.identity_center
+                    .region()
+                    .map(|region| region.as_ref().to_owned())
+            })
+            .context("no IdentityCenterRegion given and the function has no AWS region")
+    }
+
+    fn clients(&self, region: &str) -> anyhow::Result<Clients> {
+        let in_region = |config: &SdkConfig| {
+            config
+                .to_builder()
+                .region(Region::new(region.to_owned()))
+                .build()
+        };
+        Ok(Clients {
+            identity_center: IdentityCenter::new(&in_region(&self.identity_center))?,
+            identity_store: aws_sdk_identitystore::Client::new(&in_region(&self.identity_store)),
+        })
+    }
+
+    /// Create, or adopt the application a previous attempt of this same Create made.
+    async fn create_application(
+        &self,
+        request: &Request,
+        properties: &Properties,
+    ) -> anyhow::Result<Outcome> {
+        let clients = self.clients(&self.region(properties)?)?;
+        let instance = choose_instance(&clients.identity_center, properties.instance_arn()).await?;
+        let desired = clients
+            .resolver(&instance)
+            .resolve(&properties.groups(), &properties.users())
+            .await?;
+        let application = match find_own_application(
+            &clients.identity_center,
+            request,
+            &instance,
+            &properties.display_name,
+        )
+        .await?
+        {
+            Some(application) => {
+                tracing::info!(application_arn = %application, "adopting the application a previous attempt made");
+                application
+            }
+            None => create_tagged_application(&clients.identity_center, request, &instance).await?,
+        };
+        let result = async {
+            configure(&clients.identity_center, &application, properties).await?;
+            sync_assignments(&clients.identity_center, &application, &desired, &[]).await?;
+            outcome(&clients.identity_center, &application, &instance).await
+        }
+        .await;
+        result.map_err(|error| failed_after_creating(application.to_string(), error))
+    }
+}
+
+struct Clients {
+    identity_center: IdentityCenter,
+    identity_store: aws_sdk_identitystore::Client,
+}
+
+impl Clients {
+    fn resolver<'a>(&'a self, instance: &'a Instance) -> PrincipalResolver<'a> {
+        PrincipalResolver {
+            identity_store: &self.identity_store,
+            identity_store_id: &instance.identity_store_id,
+        }
+    }
+}
+
+impl CustomResource for IdentityCenterSamlApp {
+    type Properties = Properties;
+
+    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
+        properties.validate()?;
+        self.create_application(request, &properties).await
+    }
+
+    async fn update(
+        &self,
+        request: &Request,
+        update: Update<Properties>,
+    ) -> anyhow::Result<Outcome> {
+        let new = update.new;
+        new.validate()?;
+        let Some(application) = ApplicationArn::parse(&update.physical_resource_id) else {
+            tracing::warn!(physical_resource_id = %update.physical_resource_id, "not an application ARN: creating one");
+            return self.create_application(request, &new).await;
+        };
+        let region = self.region(&new)?;
+        let old_region = match &update.old {
+            Some(old) => self.region(old)?,
+            None => region.clone(),
+        };
+        if region != old_region {
+            tracing::info!(%old_region, %region, "the Identity Center region changed: replacing the application");
+            return self.create_application(request, &new).await;
+        }
+        let clients = self.clients(&region)?;
+        let identity_center = &clients.identity_center;
+        let instance = choose_instance(identity_center, new.instance_arn()).await?;
+        if !application.is_in_instance(&instance.arn) {
+            tracing::info!(instance_arn = %instance.arn, "the Identity Center instance changed: replacing the application");
+            return self.create_application(request, &new).await;
+        }
+        match identity_center
+            .tags(&instance.arn, &application.to_string())
+            .await?
+        {
+            None => {
+                tracing::warn!(application_arn = %application, "the application is gone: creating a new one");
+                return self.create_application(request, &new).await;
+            }
+            Some(tags)
+                if !request.owns(
+                    tags.iter()
+                        .map(|(key, value)| (key.as_str(), value.as_str())),
+                ) =>
+            {
+                bail!(
+                    "application {application} does not carry this resource's ownership tags: it was not made by this stack's {} and is left unchanged",
+                    request.logical_resource_id
+                )
+            }
+            Some(_) => {}
+        }
+        let resolver = clients.resolver(&instance);
+        let desired = resolver.resolve(&new.groups(), &new.users()).await?;
+        let previous = match &update.old {
+            Some(old) => {
+                resolver
+                    .resolve_existing(&old.groups(), &old.users())
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        configure(identity_center, &application, &new).await?;
+        sync_assignments(identity_center, &application, &desired, &previous).await?;
+        outcome(identity_center, &application, &instance).await
+    }
+
+    async fn delete(
+        &self,
+        request: &Request,
+        physical_resource_id: &str,
+        properties: Properties,
+    ) -> anyhow::Result<()> {
+        let Some(application) = ApplicationArn::parse(physical_resource_id) else {
+            tracing::info!(%physical_resource_id, "not an application ARN: nothing of ours to delete");
+            return Ok(());
+        };
+        let identity_center = self.clients(&self.region(&properties)?)?.identity_center;
+        let instance_arn = format!(
+            "arn:{}:sso:::instance/{}",
+            application.partition, application.instance
+        );
+        let application_arn = application.to_string();
+        match identity_center
+            .tags(&instance_arn, &application_arn)
+            .await?
+        {
+            None => {
+                tracing::info!(%application_arn, "the application is already gone");
+                return Ok(());
+            }
+            Some(tags)
+                if !request.owns(
+                    tags.iter()
+                        .map(|(key, value)| (key.as_str(), value.as_str())),
+                ) =>
+            {
+                tracing::warn!(%application_arn, "the application was not made by this resource: left alone");
+                return Ok(());
+            }
+            Some(_) => {}
+        }
+        delete_application(&identity_center, &application).await
+    }
+}
+
+/// The instance named by `InstanceArn`, else the only one there is.
+async fn choose_instance(
+    identity_center: &IdentityCenter,
+    wanted: Option<&str>,
+) -> anyhow::Result<Instance> {
+    let instances = identity_center.instances().await?;
+    let listed = || {
+        instances
+            .iter()
+            .map(|instance| instance.arn.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match wanted {
+        Some(arn) => instances.iter().find(|instance| instance.arn == arn).cloned().with_context(|| {
+            format!(
+                "invalid property InstanceArn: no Identity Center instance {arn} in {} (found: {})",
+                identity_center.region(),
+                if instances.is_empty() { "none".to_owned() } else { listed() }
+            )
+        }),
+        None => match instances.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => bail!(
+                "no Identity Center instance in {}: enable IAM Identity Center there, or set IdentityCenterRegion to its home region",
+                identity_center.region()
+            ),
+            _ => bail!("several Identity Center instances in {}: set InstanceArn to one of {}", identity_center.region(), listed()),
+        },
+    }
+}
+
+/// A custom SAML application named `display_name` that this resource made, if there is one. A
+/// same-named application without this resource's tags belongs to someone else: an error.
+async fn find_own_application(
+    identity_center: &IdentityCenter,
+    request: &Request,
+    instance: &Instance,
+    display_name: &str,
+) -> anyhow::Result<Option<ApplicationArn>> {
+    let applications = identity_center
+        .console
+        .list_application_instances()
+        .await
+        .during("finding an existing application")?;
+    let mut foreign = Vec::new();
+    for candidate in applications
+        .iter()
+        .filter(|app| is_saml_app_named(app, display_name))
+    {
+        let arn = application_arn(instance, &candidate.instance_id)?;
+        match identity_center
+            .tags(&instance.arn, &arn.to_string())
+            .await?
+        {
+            Some(tags)
+                if request.owns(
+                    tags.iter()
+                        .map(|(key, value)| (key.as_str(), value.as_str())),
+                ) =>
+            {
+                return Ok(Some(arn));
+            }
+            Some(_) => foreign.push(arn.to_string()),
+            None => {}
+        }
+    }
+    if !foreign.is_empty() {
+        bail!(
+            "invalid property DisplayName: an Identity Center application named '{display_name}' already exists ({}) and was not made by this stack's {}: it belongs to someone else and is left alone; choose another DisplayName",
+            foreign.join(", "),
+            request.logical_resource_id
+        );
+    }
+    Ok(None)
+}
+
+fn is_saml_app_named(application: &ApplicationInstance, display_name: &str) -> bool {
+    application.display_name() == Some(display_name)
+        && application.template_id() == Some(CUSTOM_SAML_TEMPLATE_ID)
+}
+
+/// Creates the application and tags it at once, so that it is recognised as ours from then on.
+async fn create_tagged_application(
+    identity_center: &IdentityCenter,
+    request: &Request,
+    instance: &Instance,
+) -> anyhow::Result<ApplicationArn> {
+    let created = identity_center
+        .console
+        .create_application_instance(&uuid_v4())
+        .await
+        .during("creating the application")?;
+    let application = application_arn(instance, &created.instance_id)?;
+    tracing::info!(application_arn = %application, "application created");
+    if let Err(error) = identity_center
+        .tag(
+            &instance.arn,
+            &application.to_string(),
+            &request.ownership_tags(),
+        )
+        .await
+    {
+        // Untagged, it would never be recognised as ours again: remove it while we know it is.
+        if let Err(cleanup) = identity_center
+            .console
+            .delete_application_instance(&created.instance_id)
+            .await
+        {
+            tracing::error!(error = %cleanup, application_arn = %application, "could not remove the untagged application");
+        }
+        return Err(error.context(format!("tagging the new application {application}")));
+    }
+    Ok(application)
+}
+
+/// Display data, service-provider side (ACS URL, audience) and status: the whole objects.
+async fn configure(
+    identity_center: &IdentityCenter,
+    application: &ApplicationArn,
+    properties: &Properties,
+) -> anyhow::Result<()> {
+    let console = &identity_center.console;
+    let instance_id = application.console_id();
+    let display = DisplayData {
+        display_name: properties.display_name.clone(),
+        description: properties.description().map(str::to_owned),
+    };
+    console
+        .update_display_data(&instance_id, &display)
+        .await
+        .during("setting DisplayName and Description")?;
+    let service_provider = ServiceProviderConfig::saml(properties.acs_url(), properties.audience());
+    console
+        .update_service_provider_config(&instance_id, &service_provider)
+        .await
+        .during("setting AcsUrl and Audience")?;
+    console
+        .update_status(&instance_id, Status::Enabled)
+        .await
+        .during("enabling the application")?;
+    Ok(())
+}
+
+/// Assigns what is `desired` and not assigned yet; removes what was `previously` desired and no
+/// longer is. Assignments made outside the stack are left alone.
+async fn sync_assignments(
+    identity_center: &IdentityCenter,
+    application: &ApplicationArn,
+    desired: &[Principal],
+    previously: &[Principal],
+) -> anyhow::Result<()> {
+    let application_arn = application.to_string();
+    let current: BTreeSet<Principal> = identity_center
+        .assignments(&application_arn)
+        .await?
+        .into_iter()
+        .collect();
+    for principal in desired
+        .iter()
+        .filter(|principal| !current.contains(principal))
+    {
+        identity_center
+            .assign(&application_arn, principal)
+            .await
+            .with_context(|| {
+                format!(
+                    "assigning {} {}",
+                    principals::property(principal.kind),
+                    principal.id
+                )
+            })?;
+    }
+    let removed = previously
+        .iter()
+        .filter(|principal| !desired.contains(principal) && current.contains(principal));
+    for principal in removed {
+        identity_center
+            .unassign(&application_arn, principal)
+            .await
+            .with_context(|| {
+                format!(
+                    "removing {} {}",
+                    principals::property(principal.kind),
+                    principal.id
+                )
+            })?;
+    }
+    Ok(())
+}
+
+async fn outcome(
+    identity_center: &IdentityCenter,
+    application: &ApplicationArn,
+    instance: &Instance,
+) -> anyhow::Result<Outcome> {
+    let instance_id = application.console_id();
+    let current = identity_center
+        .console
+        .get_application_instance(&instance_id)
+        .await
+        .during("reading the metadata URL")?;
+    let metadata_url = current
+        .metadata_url()
+        .with_context(|| {
+            format!("application {instance_id} has no identityProviderConfig.metadataUrl")
+        })?
+        .to_owned();
+    Ok(Outcome::new(application.to_string())
+        .with("ApplicationArn", application)
+        .with("ApplicationInstanceId", instance_id)
+        .with("MetadataUrl", metadata_url)
+        .with("InstanceArn", &instance.arn)
+        .with("IdentityStoreId", &instance.identity_store_id))
+}
+
+/// Assignments, then profiles, then the application; what is already gone is fine.
+async fn delete_application(
+    identity_center: &IdentityCenter,
+    application: &ApplicationArn,
+) -> anyhow::Result<()> {
+    let application_arn = application.to_string();
+    for principal in identity_center.assignments(&application_arn).await? {
+        identity_center
+            .unassign(&application_arn, &principal)
+            .await?;
+    }
+    let console = &identity_center.console;
+    let instance_id = application.console_id();
+    let profiles = match console.list_profiles(&instance_id).await {
+        Ok(profiles) => profiles,
+        Err(error) if error.is_not_found() => return Ok(()),
+        Err(error) => return Err(error.into()),
+    };
+    for profile in profiles {
+        match console
+            .delete_profile(&instance_id, &profile.profile_id)
+            .await
+        {
+            Err(error) if !error.is_not_found() => return Err(error.into()),
+            _ => {}
+        }
+    }
+    match console.delete_application_instance(&instance_id).await {
+        Err(error) if !error.is_not_found() => Err(error.into()),
+        _ => {
+            tracing::info!(%application_arn, "application deleted");
+            Ok(())
+        }
+    }
+}
+
+fn application_arn(instance: &Instance, instance_id: &str) -> anyhow::Result<ApplicationArn> {
+    ApplicationArn::from_console_id(&instance.arn, &instance.owner_account_id, instance_id).with_context(|| {
+        format!(
+            "cannot build the application ARN from instance {}, account '{}' and id '{instance_id}'",
+            instance.arn, instance.owner_account_id
+        )
+    })
+}
+
+/// The name CreateApplicationInstance requires: internal, never shown; a fresh UUID as the
+/// console sends.
+fn uuid_v4() -> String {
+    let mut bytes = [0u8; 16];
+    fastrand::fill(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// An optional string property, with a blank value counted as absent (a template parameter left
+/// empty arrives as "").
+fn given(value: &Option<String>) -> Option<&str> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+}
+
+fn non_blank(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn is_instance_arn(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("arn:") else {
+        return false;
+    };
+    let mut parts = rest.splitn(5, ':');
+    let (partition, service, region, account, resource) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    );
+    partition.is_some_and(|p| p.starts_with("aws"))
+        && service == Some("sso")
+        && region == Some("")
+        && account == Some("")
+        && resource
+            .and_then(|r| r.strip_prefix("instance/"))
+            .is_some_and(|id| id.starts_with("ssoins-") || id.starts_with("ins-"))
+}
+
+fn is_region(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_uuid_is_a_version_4_uuid() {
+        let id = uuid_v4();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        assert_ne!(id, uuid_v4());
+    }
+
+    #[test]
+    fn instance_arns_and_regions() {
+        assert!(is_instance_arn(
+            "arn:aws:sso:::instance/ssoins-72236face0cd1203"
+        ));
+        assert!(!is_instance_arn(
+            "arn:aws:sso::123456789012:application/ssoins-1/apl-1"
+        ));
+        assert!(!is_instance_arn("ssoins-72236face0cd1203"));
+        assert!(is_region("eu-west-1") && is_region("us-gov-west-1"));
+        assert!(!is_region("Frankfurt") && !is_region("eu-west") && !is_region("EU-WEST-1"));
+    }
+}

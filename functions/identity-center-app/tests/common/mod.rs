@@ -1,0 +1,190 @@
+//! Test plumbing: SDK configurations pointed at the emulator and at moto, CloudFormation events,
+//! and identity store users and groups.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use identity_center_app::IdentityCenterSamlApp;
+use identity_center_emulator::Emulator;
+use serde_json::{Value, json};
+
+pub const RESOURCE_TYPE: &str = "Custom::IdentityCenterSamlApp";
+
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run the tests through scripts/with-moto (see COMMON.md)")
+}
+
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "AKIDAPPTEST",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await
+}
+
+/// A fresh emulator and the function pointed at it (identity store: moto).
+pub async fn setup() -> (Emulator, Arc<IdentityCenterSamlApp>) {
+    let emulator = Emulator::start().await.unwrap();
+    let function = IdentityCenterSamlApp::new(
+        sdk_config(&emulator.endpoint()).await,
+        sdk_config(&moto_endpoint()).await,
+    );
+    (emulator, Arc::new(function))
+}
+
+/// A stack of its own for each test.
+pub struct Stack {
+    pub id: String,
+}
+
+impl Stack {
+    pub fn new() -> Self {
+        Self {
+            id: format!(
+                "arn:aws:cloudformation:us-east-1:123456789012:stack/connect-sso-{}/{}",
+                unique(),
+                unique()
+            ),
+        }
+    }
+
+    pub fn event(&self, request_type: &str, logical_id: &str, properties: Value) -> Value {
+        json!({
+            "RequestType": request_type,
+            "ResponseURL": "http://127.0.0.1:9/never-called",
+            "StackId": self.id,
+            "RequestId": unique(),
+            "LogicalResourceId": logical_id,
+            "ResourceType": RESOURCE_TYPE,
+            "ResourceProperties": properties,
+        })
+    }
+
+    pub fn update(
+        &self,
+        logical_id: &str,
+        physical_id: &str,
+        properties: Value,
+        old: Value,
+    ) -> Value {
+        let mut event = self.event("Update", logical_id, properties);
+        event["PhysicalResourceId"] = json!(physical_id);
+        event["OldResourceProperties"] = old;
+        event
+    }
+
+    pub fn delete(&self, logical_id: &str, physical_id: &str, properties: Value) -> Value {
+        let mut event = self.event("Delete", logical_id, properties);
+        event["PhysicalResourceId"] = json!(physical_id);
+        event
+    }
+}
+
+pub async fn run(function: &Arc<IdentityCenterSamlApp>, event: Value) -> Value {
+    custom_resource::response_document(Arc::clone(function), event, Duration::from_secs(60))
+        .await
+        .unwrap()
+}
+
+pub fn unique() -> String {
+    format!("{:016x}", fastrand_u64())
+}
+
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+/// The identity store in moto for the emulator's seeded instance.
+pub async fn identity_store(emulator: &Emulator) -> IdentityStore {
+    IdentityStore {
+        client: aws_sdk_identitystore::Client::new(&sdk_config(&moto_endpoint()).await),
+        id: emulator.identity_store_id(),
+    }
+}
+
+pub struct IdentityStore {
+    pub client: aws_sdk_identitystore::Client,
+    pub id: String,
+}
+
+impl IdentityStore {
+    pub async fn group(&self, display_name: &str) -> String {
+        let made = self
+            .client
+            .create_group()
+            .identity_store_id(&self.id)
+            .display_name(display_name)
+            .send()
+            .await
+            .unwrap();
+        made.group_id().to_owned()
+    }
+
+    pub async fn user(&self, user_name: &str) -> String {
+        let name = aws_sdk_identitystore::types::Name::builder()
+            .given_name("Test")
+            .family_name("User")
+            .build();
+        let made = self
+            .client
+            .create_user()
+            .identity_store_id(&self.id)
+            .user_name(user_name)
+            .display_name(user_name)
+            .name(name)
+            .send()
+            .await
+            .unwrap();
+        made.user_id().to_owned()
+    }
+}
+
+/// The (type, id) pairs assigned to an application, sorted.
+pub fn assignments(application: &Value) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = application["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["principalType"].as_str().unwrap().to_owned(),
+                a["principalId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// The operations sent to the emulator, as `api:Operation`.
+pub fn operations(emulator: &Emulator) -> Vec<String> {
+    emulator
+        .requests()
+        .into_iter()
+        .map(|r| format!("{}:{}", r.api, r.operation))
+        .collect()
+}
+
+/// Operations that change something (everything but reads).
+pub fn writes(emulator: &Emulator) -> Vec<String> {
+    operations(emulator)
+        .into_iter()
+        .filter(|op| {
+            !["Get", "List", "Describe"]
+                .iter()
+                .any(|read| op.split(':').nth(1).unwrap_or_default().starts_with(read))
+        })
+        .collect()
+}
