@@ -128,6 +128,31 @@ impl IdentityCenter {
         }
     }
 
+    /// Waits until the public API sees a just-created application (it is eventually consistent
+    /// with the console API): polls its tags with backoff, for about half a minute at most.
+    pub async fn wait_until_visible(
+        &self,
+        instance_arn: &str,
+        application_arn: &str,
+    ) -> anyhow::Result<()> {
+        let mut delay = std::time::Duration::from_millis(100);
+        for _ in 0..10 {
+            if self.tags(instance_arn, application_arn).await?.is_some() {
+                return Ok(());
+            }
+            tracing::info!(
+                application_arn,
+                ?delay,
+                "the new application is not visible to sso-admin yet"
+            );
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(5));
+        }
+        anyhow::bail!(
+            "application {application_arn} was created but sso-admin still does not know it"
+        )
+    }
+
     pub async fn tag(
         &self,
         instance_arn: &str,

@@ -430,14 +430,17 @@ async fn create_tagged_application(
         .during("creating the application")?;
     let application = application_arn(instance, &created.instance_id)?;
     tracing::info!(application_arn = %application, "application created");
-    if let Err(error) = identity_center
-        .tag(
-            &instance.arn,
-            &application.to_string(),
-            &request.ownership_tags(),
-        )
-        .await
-    {
+    let application_arn = application.to_string();
+    let tagged = async {
+        // sso-admin may not know the application yet (eventual consistency).
+        identity_center
+            .wait_until_visible(&instance.arn, &application_arn)
+            .await?;
+        identity_center
+            .tag(&instance.arn, &application_arn, &request.ownership_tags())
+            .await
+    };
+    if let Err(error) = tagged.await {
         // Untagged, it would never be recognised as ours again: remove it while we know it is.
         if let Err(cleanup) = identity_center
             .console

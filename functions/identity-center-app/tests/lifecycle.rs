@@ -160,6 +160,7 @@ async fn create_sends_exactly_these_requests() {
             "sso-admin:ListInstances",
             "console:ListApplicationInstances",
             "console:CreateApplicationInstance",
+            "sso-admin:ListTagsForResource",
             "sso-admin:TagResource",
             "console:UpdateApplicationInstanceDisplayData",
             "console:UpdateApplicationInstanceServiceProviderConfiguration",
@@ -781,4 +782,23 @@ async fn the_sample_events_run_create_update_delete() {
         }
     }
     assert!(emulator.applications().is_empty());
+}
+
+#[tokio::test]
+async fn a_new_application_not_yet_visible_to_sso_admin_is_waited_for() {
+    let (emulator, function) = setup().await;
+    let store = identity_store(&emulator).await;
+    let group_name = format!("G-{}", unique());
+    let group = store.group(&group_name).await;
+    emulator.set_consistency_lag(3);
+    let stack = Stack::new();
+    let props = json!({"DisplayName": "Connect", "AssignedGroups": [group_name]});
+    let answer = run(&function, stack.event("Create", "App", props)).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let app = emulator
+        .application(answer["PhysicalResourceId"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(app["tags"]["connect-sso:logical-resource-id"], "App");
+    assert_eq!(assignments(&app), vec![("GROUP".to_owned(), group)]);
+    assert_eq!(emulator.applications().len(), 1);
 }
