@@ -685,7 +685,7 @@ impl<'c> Stack<'c> {
             detail: detail.to_owned(),
         };
         println!(
-            "{:<44} {:<36} {:<38} {}",
+            "{:<36} {:<27} {:<38} {}",
             event.status, event.logical_id, event.resource_type, event.detail
         );
         self.events.push(event);
