@@ -31,7 +31,7 @@ pub enum Applied {
     Skipped(String),
     Failed(String),
     /// Not (or not entirely) done before the deadline: the rest of the action.
-    NotDone(Action),
+    NotDone(Box<Action>),
 }
 
 pub struct Executor<'a> {
@@ -80,7 +80,9 @@ impl Executor<'_> {
                 tracing::info!(username = %user.username, user_id = %id, "created");
                 Applied::Created
             }
-            Err(CallError::NotStarted) => Applied::NotDone(Action::Create { user: user.clone() }),
+            Err(CallError::NotStarted) => {
+                Applied::NotDone(Box::new(Action::Create { user: user.clone() }))
+            }
             Err(error) if error.is("DuplicateResourceException") => {
                 self.created_elsewhere(user).await
             }
@@ -115,7 +117,7 @@ impl Executor<'_> {
                     }
                 },
                 Err(CallError::NotStarted) => {
-                    return Applied::NotDone(Action::Create { user: user.clone() });
+                    return Applied::NotDone(Box::new(Action::Create { user: user.clone() }));
                 }
                 Err(error) => {
                     return Applied::Failed(format!(
@@ -136,14 +138,10 @@ impl Executor<'_> {
         if !owned {
             changes.insert(0, Change::Claim);
         }
-        match self
-            .update(&existing.id, &existing.arn, user, &changes)
+        // Ours already (an earlier run's user the bulk read did not show yet): unchanged or
+        // updated like any managed user.
+        self.update(&existing.id, &existing.arn, user, &changes)
             .await
-        {
-            // Our own earlier attempt made it: it counts as created.
-            Applied::Updated | Applied::Unchanged if owned => Applied::Created,
-            other => other,
-        }
     }
 
     async fn update(
@@ -173,12 +171,12 @@ impl Executor<'_> {
             match result {
                 Ok(()) => index += step,
                 Err(CallError::NotStarted) => {
-                    return Applied::NotDone(Action::Update {
+                    return Applied::NotDone(Box::new(Action::Update {
                         user_id: user_id.to_owned(),
                         user_arn: user_arn.to_owned(),
                         user: user.clone(),
                         changes: changes[index..].to_vec(),
-                    });
+                    }));
                 }
                 Err(error) if error.is("ResourceNotFoundException") => {
                     return Applied::Failed(format!(
@@ -256,10 +254,10 @@ impl Executor<'_> {
             }
             // Gone already (a retried request, or someone else): the goal is met.
             Err(error) if error.is("ResourceNotFoundException") => Applied::Deleted,
-            Err(CallError::NotStarted) => Applied::NotDone(Action::Delete {
+            Err(CallError::NotStarted) => Applied::NotDone(Box::new(Action::Delete {
                 user_id: user_id.to_owned(),
                 username: username.to_owned(),
-            }),
+            })),
             Err(error) => Applied::Failed(format!("{username}: not deleted: {error}")),
         }
     }

@@ -37,6 +37,8 @@ const PROBLEMS_SHOWN: usize = 5;
 /// Room for the Problems and Plan texts within CloudFormation's 4096-byte response.
 const PROBLEMS_BYTES: usize = 1200;
 const PLAN_BYTES: usize = 1500;
+/// Extra reads a Delete makes for users too new to show in the first one.
+const SETTLE_ROUNDS: usize = 2;
 
 /// Tuning of an import. The defaults suit Lambda against real Connect.
 #[derive(Debug, Clone)]
@@ -47,6 +49,9 @@ pub struct ImportOptions {
     pub call_time: Duration,
     /// Users written at once (each call still waits for its operation's slot).
     pub concurrency: usize,
+    /// How long to wait before looking again for users that were too new to show in a read
+    /// (a Delete checks once more after deleting, so none is left behind).
+    pub settle_time: Duration,
     /// Overrides the Connect endpoint of the SDK configuration (tests; from the environment,
     /// `AWS_ENDPOINT_URL_CONNECT` does the same).
     pub connect_endpoint: Option<String>,
@@ -58,6 +63,7 @@ impl Default for ImportOptions {
             quota: Quota::CONNECT_DEFAULT,
             call_time: Duration::from_secs(5),
             concurrency: 8,
+            settle_time: Duration::from_secs(2),
             connect_endpoint: None,
         }
     }
@@ -254,30 +260,51 @@ impl Importer {
         on_user_removed: OnUserRemoved,
         deadline: Instant,
     ) -> anyhow::Result<Option<Report>> {
-        let users = match self.connect.users(instance_id, deadline).await {
-            Ok(users) => users,
-            Err(error) if error.is("ResourceNotFoundException") => return Ok(None),
-            Err(error) => {
-                return Err(error)
-                    .context("reading the instance's users (connect ListUsers/SearchUsers)");
-            }
-        };
         // Only the ownership and OnUserRemoved matter when no directory user is wanted.
         let settings = Settings {
             on_user_removed,
             ..placeholder_settings()
         };
-        let plan = plan::plan(&[], &users, &settings, owner);
-        let mut report = Report::from_plan(&plan, false);
-        self.execute(
-            owner,
-            instance_id,
-            plan.actions,
-            false,
-            deadline,
-            &mut report,
-        )
-        .await;
+        let mut report = Report::default();
+        // Users created moments ago may not show in the reads yet (a rollback Delete can come
+        // seconds after the Create): after deleting what shows, look again once they would show.
+        for round in 0..=SETTLE_ROUNDS {
+            if round > 0 {
+                if Instant::now() + self.options.settle_time + self.options.call_time > deadline {
+                    break;
+                }
+                tokio::time::sleep(self.options.settle_time).await;
+            }
+            let users = match self.connect.users(instance_id, deadline).await {
+                Ok(users) => users,
+                Err(error) if error.is("ResourceNotFoundException") && round == 0 => {
+                    return Ok(None);
+                }
+                Err(error) if error.is("ResourceNotFoundException") => break,
+                Err(error) => {
+                    return Err(error)
+                        .context("reading the instance's users (connect ListUsers/SearchUsers)");
+                }
+            };
+            let plan = plan::plan(&[], &users, &settings, owner);
+            let found = plan.actions.len();
+            report.retained = plan.retained.len();
+            self.execute(
+                owner,
+                instance_id,
+                plan.actions,
+                false,
+                deadline,
+                &mut report,
+            )
+            .await;
+            if found == 0 && round > 0
+                || !report.is_complete()
+                || on_user_removed == OnUserRemoved::Retain
+            {
+                break;
+            }
+        }
         Ok(Some(report))
     }
 
@@ -374,7 +401,7 @@ impl Importer {
                         .push(format!("{}: {reason}", action.username()));
                 }
                 Applied::Failed(problem) => report.problems.push(problem),
-                Applied::NotDone(rest) => report.not_done.push(rest),
+                Applied::NotDone(rest) => report.not_done.push(*rest),
             }
         }
         for problem in &report.problems {

@@ -85,3 +85,26 @@ fn the_data_always_fits_the_response() {
     assert_eq!(data["Created"], "0");
     assert_eq!(data["DryRun"], "true");
 }
+
+#[test]
+fn the_sample_events_carry_valid_properties() {
+    for name in ["create", "update", "delete"] {
+        let path = format!(
+            "{}/../../events/connect-user-import/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(event["ResourceType"], "Custom::ConnectUserImport", "{name}");
+        for key in ["ResourceProperties", "OldResourceProperties"] {
+            let Some(props) = event.get(key) else {
+                continue;
+            };
+            let mut props = props.clone();
+            props.as_object_mut().unwrap().remove("ServiceToken");
+            let props: Properties =
+                serde_json::from_value(props).unwrap_or_else(|e| panic!("{name} {key}: {e}"));
+            props.validate().unwrap();
+        }
+    }
+}
