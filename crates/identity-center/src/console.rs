@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::access::Destination;
 use crate::model::*;
 
 /// The SigV4 signing name of both Identity Center APIs.
@@ -24,9 +25,11 @@ pub const TARGET_PREFIX: &str = "SWBService";
 
 /// A failed console API call: the operation, and what AWS said (or what went wrong on the way).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("SWBService.{operation} failed: {code}: {message}")]
+#[error("SWBService.{operation} failed ({destination}): {code}: {message}")]
 pub struct ConsoleError {
     pub operation: &'static str,
+    /// The account and region the call went to.
+    pub destination: Destination,
     /// The HTTP status, when an answer came.
     pub status: Option<u16>,
     /// AWS's error type without its namespace (`ResourceNotFoundException`), or a local category
@@ -55,9 +58,15 @@ impl ConsoleError {
         throttled || never_sent || matches!(self.status, Some(429 | 500..=599))
     }
 
-    fn local(operation: &'static str, code: &str, message: impl ToString) -> Self {
+    fn local(
+        operation: &'static str,
+        destination: &Destination,
+        code: &str,
+        message: impl ToString,
+    ) -> Self {
         Self {
             operation,
+            destination: destination.clone(),
             status: None,
             code: code.to_owned(),
             message: message.to_string(),
@@ -101,6 +110,7 @@ pub struct ConsoleClient {
     region: String,
     credentials: SharedCredentialsProvider,
     retry: RetryPolicy,
+    destination: Destination,
 }
 
 impl ConsoleClient {
@@ -124,10 +134,25 @@ impl ConsoleClient {
         Ok(Self {
             http,
             endpoint,
+            destination: Destination {
+                region: region.clone(),
+                ..Destination::default()
+            },
             region,
             credentials,
             retry: RetryPolicy::default(),
         })
+    }
+
+    /// Names `destination` (account, role and region) in this client's errors instead of the
+    /// region alone.
+    pub fn with_destination(mut self, destination: Destination) -> Self {
+        self.destination = destination;
+        self
+    }
+
+    pub fn destination(&self) -> &Destination {
+        &self.destination
     }
 
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
@@ -316,8 +341,9 @@ impl ConsoleClient {
         operation: &'static str,
         request: &Req,
     ) -> Result<Resp, ConsoleError> {
-        let body = serde_json::to_vec(request)
-            .map_err(|error| ConsoleError::local(operation, "InvalidRequest", error))?;
+        let body = serde_json::to_vec(request).map_err(|error| {
+            ConsoleError::local(operation, &self.destination, "InvalidRequest", error)
+        })?;
         let mut attempt = 0;
         loop {
             match self.attempt(operation, &body).await {
@@ -337,6 +363,7 @@ impl ConsoleClient {
                     return serde_json::from_str(text).map_err(|error| {
                         ConsoleError::local(
                             operation,
+                            &self.destination,
                             "InvalidResponse",
                             format!("{error}: {}", excerpt(text)),
                         )
@@ -353,15 +380,16 @@ impl ConsoleClient {
             .http
             .execute(request)
             .await
-            .map_err(|error| transport_error(operation, &error))?;
+            .map_err(|error| transport_error(operation, &self.destination, &error))?;
         let status = response.status().as_u16();
         let text = response
             .text()
             .await
-            .map_err(|error| transport_error(operation, &error))?;
+            .map_err(|error| transport_error(operation, &self.destination, &error))?;
         match service_error(status, &text) {
             Some((code, message)) => Err(ConsoleError {
                 operation,
+                destination: self.destination.clone(),
                 status: Some(status),
                 code,
                 message,
@@ -379,15 +407,18 @@ impl ConsoleClient {
             .credentials
             .provide_credentials()
             .await
-            .map_err(|error| ConsoleError::local(operation, "CredentialsError", error))?;
+            .map_err(|error| {
+                ConsoleError::local(operation, &self.destination, "CredentialsError", error)
+            })?;
         let identity = Identity::from(credentials);
         let target = format!("{TARGET_PREFIX}.{operation}");
         let headers = [
             ("content-type", CONTENT_TYPE),
             ("x-amz-target", target.as_str()),
         ];
-        let signing_error =
-            |error: &dyn std::fmt::Display| ConsoleError::local(operation, "SigningError", error);
+        let signing_error = |error: &dyn std::fmt::Display| {
+            ConsoleError::local(operation, &self.destination, "SigningError", error)
+        };
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -486,7 +517,11 @@ fn service_error(status: u16, text: &str) -> Option<(String, String)> {
     Some((code, message))
 }
 
-fn transport_error(operation: &'static str, error: &reqwest::Error) -> ConsoleError {
+fn transport_error(
+    operation: &'static str,
+    destination: &Destination,
+    error: &reqwest::Error,
+) -> ConsoleError {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
@@ -498,7 +533,7 @@ fn transport_error(operation: &'static str, error: &reqwest::Error) -> ConsoleEr
     } else {
         "TransportError"
     };
-    ConsoleError::local(operation, code, message)
+    ConsoleError::local(operation, destination, code, message)
 }
 
 fn excerpt(text: &str) -> String {
@@ -546,6 +581,7 @@ mod tests {
     fn throttling_and_server_errors_are_retried_others_not() {
         let error = |status, code: &str| ConsoleError {
             operation: "X",
+            destination: Destination::default(),
             status: Some(status),
             code: code.to_owned(),
             message: String::new(),
@@ -555,7 +591,10 @@ mod tests {
         assert!(error(429, "HTTP 429").is_retryable());
         assert!(!error(400, "ValidationException").is_retryable());
         assert!(!error(200, "UnknownOperationException").is_retryable());
-        assert!(!ConsoleError::local("X", "TransportError", "reset").is_retryable());
+        assert!(
+            !ConsoleError::local("X", &Destination::default(), "TransportError", "reset")
+                .is_retryable()
+        );
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! only API that can create and configure a SAML 2.0 application, next to the public sso-admin
 //! API (instances, assignments, tags), which works on those applications too.
 //!
-//! Both are built from one `SdkConfig` whose region is the Identity Center home region.
+//! Both are built from one `SdkConfig` whose region is the Identity Center home region, signed as
+//! the [`Caller`] that [`access`] selects (the function's own role, or a role in the Identity
+//! Center account). Their errors name the account and region the call went to.
 
+pub mod access;
 pub mod arn;
 pub mod console;
 pub mod model;
@@ -14,6 +17,7 @@ use aws_config::SdkConfig;
 use aws_sdk_ssoadmin::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_ssoadmin::types::{PrincipalType, Tag};
 
+pub use access::{Caller, Destination, IdentityCenterRole};
 pub use arn::ApplicationArn;
 pub use console::{ConsoleClient, ConsoleError, RetryPolicy};
 
@@ -64,8 +68,21 @@ impl IdentityCenter {
         })
     }
 
+    /// Clients for `base` (endpoints) in the home `region`, signed as `caller`; their errors name
+    /// the caller's account and the region.
+    pub fn for_caller(base: &SdkConfig, caller: &Caller, region: &str) -> anyhow::Result<Self> {
+        let mut clients = Self::new(&caller.config(base, region))?;
+        clients.console = clients.console.with_destination(caller.destination(region));
+        Ok(clients)
+    }
+
     pub fn region(&self) -> &str {
         self.console.region()
+    }
+
+    /// The account and region the calls go to.
+    pub fn destination(&self) -> &Destination {
+        self.console.destination()
     }
 
     /// The Identity Center instances visible in this region.
@@ -79,7 +96,7 @@ impl IdentityCenter {
                 .set_next_token(next_token)
                 .send()
                 .await
-                .map_err(|error| sdk_error("ListInstances", error))?;
+                .map_err(|error| self.sdk_error("ListInstances", error))?;
             for instance in page.instances() {
                 instances.push(Instance {
                     arn: instance.instance_arn().unwrap_or_default().to_owned(),
@@ -114,7 +131,7 @@ impl IdentityCenter {
             let page = match answer {
                 Ok(page) => page,
                 Err(error) if error.code() == Some("ResourceNotFoundException") => return Ok(None),
-                Err(error) => return Err(sdk_error("ListTagsForResource", error)),
+                Err(error) => return Err(self.sdk_error("ListTagsForResource", error)),
             };
             tags.extend(
                 page.tags()
@@ -170,7 +187,7 @@ impl IdentityCenter {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|error| sdk_error("TagResource", error))?;
+            .map_err(|error| self.sdk_error("TagResource", error))?;
         Ok(())
     }
 
@@ -186,7 +203,7 @@ impl IdentityCenter {
                 .set_next_token(next_token)
                 .send()
                 .await
-                .map_err(|error| sdk_error("ListApplicationAssignments", error))?;
+                .map_err(|error| self.sdk_error("ListApplicationAssignments", error))?;
             for assignment in page.application_assignments() {
                 let kind = match assignment.principal_type() {
                     PrincipalType::Group => PrincipalKind::Group,
@@ -217,7 +234,7 @@ impl IdentityCenter {
         match answer {
             Ok(_) => Ok(()),
             Err(error) if error.code() == Some("ConflictException") => Ok(()),
-            Err(error) => Err(sdk_error("CreateApplicationAssignment", error)),
+            Err(error) => Err(self.sdk_error("CreateApplicationAssignment", error)),
         }
     }
 
@@ -238,20 +255,25 @@ impl IdentityCenter {
         match answer {
             Ok(_) => Ok(()),
             Err(error) if error.code() == Some("ResourceNotFoundException") => Ok(()),
-            Err(error) => Err(sdk_error("DeleteApplicationAssignment", error)),
+            Err(error) => Err(self.sdk_error("DeleteApplicationAssignment", error)),
         }
     }
-}
 
-/// An sso-admin error naming the operation and carrying AWS's code and message.
-fn sdk_error<E>(operation: &str, error: aws_sdk_ssoadmin::error::SdkError<E>) -> anyhow::Error
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    anyhow::anyhow!(
-        "sso-admin {operation} failed: {}",
-        DisplayErrorContext(&error)
-    )
+    /// An sso-admin error naming the operation, where it went, and AWS's code and message.
+    fn sdk_error<E>(
+        &self,
+        operation: &str,
+        error: aws_sdk_ssoadmin::error::SdkError<E>,
+    ) -> anyhow::Error
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        anyhow::anyhow!(
+            "sso-admin {operation} failed ({}): {}",
+            self.destination(),
+            DisplayErrorContext(&error)
+        )
+    }
 }
 
 /// Adds the operation name to a result from the console API (its error already carries it).

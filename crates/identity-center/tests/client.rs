@@ -231,7 +231,7 @@ async fn retries_are_bounded_and_the_error_names_the_operation_and_aws_message()
     assert_eq!(error.code, "InternalFailure");
     assert_eq!(
         error.to_string(),
-        "SWBService.ListApplicationInstances failed: InternalFailure: Injected failure"
+        "SWBService.ListApplicationInstances failed (region us-east-1): InternalFailure: Injected failure"
     );
 }
 

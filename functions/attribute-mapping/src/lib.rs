@@ -12,9 +12,13 @@
 //! - `Subject`: default `${user:email}`; `SubjectFormat`: `unspecified` | `emailAddress` |
 //!   `persistent` | `transient`, default `emailAddress`.
 //! - `RoleSessionName`: default `${user:email}`; it must equal the Connect user name exactly.
-//! - `RoleArn`, `SamlProviderArn` (required, same account): the Role attribute is
-//!   `<RoleArn>,<SamlProviderArn>`.
+//! - `RoleArn`, `SamlProviderArn` (required): the Role attribute is `<RoleArn>,<SamlProviderArn>`.
+//!   Both live in the Amazon Connect account, which need not be the Identity Center account:
+//!   they must be in the same account as each other, whatever account this function calls.
 //! - `AdditionalAttributes`: map of SAML attribute name → value or expression.
+//! - `IdentityCenterRoleArn`, `IdentityCenterExternalId`: a role in the Identity Center account,
+//!   assumed for the console API calls when Identity Center lives in another account (see
+//!   docs/cross-account.md). Default: the function's own role.
 //!
 //! Physical id: `<ApplicationArn>/attribute-mapping`. `Fn::GetAtt` keys: `RoleAttribute`,
 //! `RelayState`.
@@ -31,13 +35,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use custom_resource::{CustomResource, Outcome, Request, Update};
+use identity_center::access::session_name;
 use identity_center::model::{
     ATTRIBUTE_INCLUDED, AttributeSchema, AttributeSource, ResponseConfig, ResponseSchemaConfig,
     SUBJECT_REQUIRED, SubjectSchema,
 };
-use identity_center::{ApplicationArn, ConsoleClient, ConsoleResultExt};
+use identity_center::{
+    ApplicationArn, Caller, ConsoleClient, ConsoleResultExt, IdentityCenter, IdentityCenterRole,
+};
 use serde::Deserialize;
 
 /// The SAML attribute naming the IAM role and SAML provider to assume.
@@ -90,6 +97,10 @@ pub struct Properties {
     pub saml_provider_arn: String,
     #[serde(default)]
     pub additional_attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub identity_center_role_arn: Option<String>,
+    #[serde(default)]
+    pub identity_center_external_id: Option<String>,
 }
 
 /// What the properties ask of the application, checked.
@@ -147,13 +158,18 @@ impl Properties {
             })?;
         let role = iam_arn("RoleArn", &self.role_arn, "role/")?;
         let provider = iam_arn("SamlProviderArn", &self.saml_provider_arn, "saml-provider/")?;
+        // Both belong to the Connect account (IAM's AssumeRoleWithSAML needs the role and the
+        // provider side by side); Identity Center may well be in another one.
         if role.0 != provider.0 || role.1 != provider.1 {
             bail!(
-                "invalid properties RoleArn and SamlProviderArn: they must be in the same account (role in {}, SAML provider in {})",
+                "invalid properties RoleArn and SamlProviderArn: the role {} (account {}) and the SAML provider {} (account {}) must be in the same account, the Amazon Connect account",
+                self.role_arn.trim(),
                 role.1,
+                self.saml_provider_arn.trim(),
                 provider.1
             );
         }
+        self.identity_center_role()?;
         let mut attributes = BTreeMap::new();
         for (name, value) in &self.additional_attributes {
             if name.trim().is_empty() || value.trim().is_empty() {
@@ -184,6 +200,14 @@ impl Properties {
         })
     }
 
+    /// The role to assume for the Identity Center calls, if any.
+    fn identity_center_role(&self) -> anyhow::Result<Option<IdentityCenterRole>> {
+        IdentityCenterRole::from_properties(
+            self.identity_center_role_arn.as_deref(),
+            self.identity_center_external_id.as_deref(),
+        )
+    }
+
     /// `<RoleArn>,<SamlProviderArn>`: what IAM expects in the Role attribute.
     fn role_attribute(&self) -> String {
         format!("{},{}", self.role_arn.trim(), self.saml_provider_arn.trim())
@@ -202,12 +226,23 @@ impl Properties {
 
 pub struct AttributeMapping {
     identity_center: SdkConfig,
+    sts: SdkConfig,
 }
 
 impl AttributeMapping {
     /// `identity_center` serves the console API (its region is the default home region).
     pub fn new(identity_center: SdkConfig) -> Self {
-        Self { identity_center }
+        Self {
+            sts: identity_center.clone(),
+            identity_center,
+        }
+    }
+
+    /// The function's own configuration, with which `IdentityCenterRoleArn` is assumed (default:
+    /// the `identity_center` one; tests point it at moto's STS).
+    pub fn with_sts(mut self, sts: SdkConfig) -> Self {
+        self.sts = sts;
+        self
     }
 
     pub async fn from_env() -> anyhow::Result<Self> {
@@ -216,7 +251,13 @@ impl AttributeMapping {
         ))
     }
 
-    fn console(&self, properties: &Properties) -> anyhow::Result<ConsoleClient> {
+    /// The console API of the home region, signed as the role the properties name (or the
+    /// function).
+    async fn console(
+        &self,
+        request: &Request,
+        properties: &Properties,
+    ) -> anyhow::Result<ConsoleClient> {
         let region = given(&properties.identity_center_region)
             .map(str::to_owned)
             .or_else(|| {
@@ -225,32 +266,44 @@ impl AttributeMapping {
                     .map(|region| region.as_ref().to_owned())
             })
             .context("no IdentityCenterRegion given and the function has no AWS region")?;
-        ConsoleClient::new(
-            &self
-                .identity_center
-                .to_builder()
-                .region(Region::new(region))
-                .build(),
+        let caller = Caller::select(
+            &self.sts,
+            properties.identity_center_role()?.as_ref(),
+            &session_name(request.stack_name(), &request.logical_resource_id),
+            request.stack_account(),
         )
+        .await?;
+        Ok(IdentityCenter::for_caller(&self.identity_center, &caller, &region)?.console)
     }
 
     /// Writes the mapping, first taking out the attributes `previously` set.
     async fn apply(
         &self,
+        request: &Request,
         properties: &Properties,
         previously: &[String],
     ) -> anyhow::Result<Outcome> {
         let mapping = properties.mapping()?;
-        let console = self.console(properties)?;
+        let console = self.console(request, properties).await?;
         let instance_id = mapping.application.console_id();
         let application = match console.get_application_instance(&instance_id).await {
             Ok(application) => application,
-            Err(error) if error.is_not_found() => bail!(
-                "invalid property ApplicationArn: application {} does not exist in {}: {}",
-                mapping.application,
-                console.region(),
-                error.message
-            ),
+            Err(error) if error.is_not_found() => {
+                let destination = console.destination();
+                // Identity Center answers a call from the wrong account as "not found".
+                let hint = match &destination.account {
+                    Some(called) if *called != mapping.application.account => format!(
+                        " (the application's ARN names account {}, the call went to account {called}: if Identity Center is in account {}, set IdentityCenterRoleArn to a role there)",
+                        mapping.application.account, mapping.application.account
+                    ),
+                    _ => String::new(),
+                };
+                bail!(
+                    "invalid property ApplicationArn: application {} does not exist in {destination}: {}{hint}",
+                    mapping.application,
+                    error.message,
+                )
+            }
             Err(error) => return Err(error.into()),
         };
         let mut response = application.response_config.unwrap_or_default();
@@ -290,13 +343,13 @@ impl AttributeMapping {
 impl CustomResource for AttributeMapping {
     type Properties = Properties;
 
-    async fn create(&self, _request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
-        self.apply(&properties, &[]).await
+    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
+        self.apply(request, &properties, &[]).await
     }
 
     async fn update(
         &self,
-        _request: &Request,
+        request: &Request,
         update: Update<Properties>,
     ) -> anyhow::Result<Outcome> {
         let same_application =
@@ -305,19 +358,19 @@ impl CustomResource for AttributeMapping {
             });
         if !same_application {
             // Another application: a replacement; CloudFormation's Delete clears the old one.
-            return self.apply(&update.new, &[]).await;
+            return self.apply(request, &update.new, &[]).await;
         }
         let previously = update
             .old
             .as_ref()
             .map(Properties::attribute_names)
             .unwrap_or_default();
-        self.apply(&update.new, &previously).await
+        self.apply(request, &update.new, &previously).await
     }
 
     async fn delete(
         &self,
-        _request: &Request,
+        request: &Request,
         physical_resource_id: &str,
         properties: Properties,
     ) -> anyhow::Result<()> {
@@ -325,7 +378,7 @@ impl CustomResource for AttributeMapping {
             tracing::info!(%physical_resource_id, "not an attribute-mapping id: nothing of ours to clear");
             return Ok(());
         };
-        let console = self.console(&properties)?;
+        let console = self.console(request, &properties).await?;
         let instance_id = application.console_id();
         let current = match console.get_application_instance(&instance_id).await {
             Ok(current) => current,

@@ -381,7 +381,7 @@ async fn a_mapping_for_an_application_that_does_not_exist_fails_naming_it() {
     let reason = answer["Reason"].as_str().unwrap();
     assert!(
         reason.starts_with(&format!(
-            "invalid property ApplicationArn: application {arn} does not exist in us-east-1"
+            "invalid property ApplicationArn: application {arn} does not exist in account 123456789012 as the function's own role, region us-east-1: "
         )),
         "{reason}"
     );
@@ -409,7 +409,7 @@ async fn bad_properties_fail_naming_the_property_before_any_call() {
         (with("SubjectFormat", json!("email")), "invalid property SubjectFormat: 'email' is not one of unspecified, emailAddress, persistent, transient".to_owned()),
         (with("RoleArn", json!("arn:aws:iam::210987654321:user/bob")), "invalid property RoleArn: 'arn:aws:iam::210987654321:user/bob' is not an IAM ARN".to_owned()),
         (with("SamlProviderArn", json!("IdentityCenter")), "invalid property SamlProviderArn: 'IdentityCenter' is not an IAM ARN".to_owned()),
-        (with("SamlProviderArn", json!("arn:aws:iam::111111111111:saml-provider/IdentityCenter")), "invalid properties RoleArn and SamlProviderArn: they must be in the same account (role in 210987654321, SAML provider in 111111111111)".to_owned()),
+        (with("SamlProviderArn", json!("arn:aws:iam::111111111111:saml-provider/IdentityCenter")), format!("invalid properties RoleArn and SamlProviderArn: the role {ROLE} (account 210987654321) and the SAML provider arn:aws:iam::111111111111:saml-provider/IdentityCenter (account 111111111111) must be in the same account, the Amazon Connect account")),
         (with("AdditionalAttributes", json!({ROLE_KEY: "x"})), format!("invalid property AdditionalAttributes: '{ROLE_KEY}' is set by RoleArn/SamlProviderArn")),
         (with("AdditionalAttributes", json!({"Email": ""})), "invalid property AdditionalAttributes: 'Email'".to_owned()),
         (with("AdditionalAttributes", json!(["Email"])), "invalid property AdditionalAttributes".to_owned()),
@@ -516,4 +516,186 @@ async fn the_sample_events_run_create_update_delete() {
             _ => assert_eq!(response, json!({"properties": {}})),
         }
     }
+}
+
+// ------------------------------------------------- Identity Center in another account
+
+fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run the tests through scripts/with-moto (see COMMON.md)")
+}
+
+fn unique() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    format!(
+        "{:016x}",
+        RandomState::new().hash_one(std::time::SystemTime::now())
+    )
+}
+
+/// The function with STS at moto, and an event of a stack of its own (so that the session name,
+/// `<stack name>.Mapping`, identifies this test's AssumeRole calls in moto).
+async fn cross_account_setup() -> (Emulator, Arc<AttributeMapping>, String, String) {
+    let (emulator, _, arn) = setup().await;
+    let function = AttributeMapping::new(sdk_config(&emulator.endpoint()).await)
+        .with_sts(sdk_config(&moto_endpoint()).await);
+    (
+        emulator,
+        Arc::new(function),
+        arn,
+        format!("connect-sso-{}", unique()),
+    )
+}
+
+fn stack_event(stack_name: &str, request_type: &str, properties: Value) -> Value {
+    let mut event = event(request_type, properties);
+    event["StackId"] = json!(format!(
+        "arn:aws:cloudformation:us-east-1:210987654321:stack/{stack_name}/8d3f0a10-0000-4000-8000-000000000002"
+    ));
+    event
+}
+
+/// moto's records of the AssumeRole calls that opened `session_name`.
+async fn assumed_roles(session_name: &str) -> Vec<Value> {
+    let text = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let data: Value = serde_json::from_str(&text).unwrap();
+    data["sts"]["AssumedRole"]
+        .as_array()
+        .map(|roles| {
+            roles
+                .iter()
+                .filter(|role| role["session_name"] == session_name)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn access_key_id(authorization: &str) -> &str {
+    authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn console_calls_carry_the_assumed_roles_credentials() {
+    let (emulator, function, arn, stack_name) = cross_account_setup().await;
+    let role = format!(
+        "arn:aws:iam::111122223333:role/ConnectSsoIdentityCenter-{}",
+        unique()
+    );
+    let mut props = minimal(&arn);
+    props["IdentityCenterRoleArn"] = json!(role);
+    props["IdentityCenterExternalId"] = json!("connect-sso-external-id");
+
+    let answer = run(&function, stack_event(&stack_name, "Create", props.clone())).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    // The Role attribute names the Connect account's ARNs (210987654321), not the account the
+    // function called (111122223333).
+    assert_eq!(
+        answer["Data"]["RoleAttribute"],
+        format!("{ROLE},{PROVIDER}")
+    );
+    assert_eq!(
+        emulator.application(&arn).unwrap()["responseConfig"]["relayState"],
+        RELAY
+    );
+    let assumed = assumed_roles(&format!("{stack_name}.Mapping")).await;
+    assert_eq!(assumed.len(), 1, "{assumed:?}");
+    assert_eq!(assumed[0]["role_arn"], role.as_str());
+    assert_eq!(assumed[0]["external_id"], "connect-sso-external-id");
+    let requests = emulator.requests();
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        assert_eq!(
+            access_key_id(&request.headers["authorization"]),
+            assumed[0]["access_key_id"].as_str().unwrap(),
+            "{}",
+            request.operation
+        );
+        assert_eq!(
+            request.headers["x-amz-security-token"],
+            assumed[0]["session_token"].as_str().unwrap()
+        );
+    }
+
+    emulator.clear_requests();
+    let mut delete = stack_event(&stack_name, "Delete", props);
+    delete["PhysicalResourceId"] = json!(format!("{arn}/attribute-mapping"));
+    let answer = run(&function, delete).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(
+        emulator.application(&arn).unwrap()["responseConfig"],
+        json!({"properties": {}})
+    );
+    let assumed = assumed_roles(&format!("{stack_name}.Mapping")).await;
+    assert_eq!(assumed.len(), 2);
+    for request in emulator.requests() {
+        assert_eq!(
+            access_key_id(&request.headers["authorization"]),
+            assumed[1]["access_key_id"].as_str().unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_not_found_from_another_account_says_which_account_and_region_were_called() {
+    let (emulator, function, arn, stack_name) = cross_account_setup().await;
+    emulator.delete_application_out_of_band(&arn);
+    let role = format!(
+        "arn:aws:iam::111122223333:role/ConnectSsoIdentityCenter-{}",
+        unique()
+    );
+    let mut props = minimal(&arn);
+    props["IdentityCenterRoleArn"] = json!(role);
+    let answer = run(&function, stack_event(&stack_name, "Create", props)).await;
+    assert_eq!(answer["Status"], "FAILED");
+    let reason = answer["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "invalid property ApplicationArn: application {arn} does not exist in account 111122223333 as {role}, region us-east-1: "
+        )),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with(" (the application's ARN names account 123456789012, the call went to account 111122223333: if Identity Center is in account 123456789012, set IdentityCenterRoleArn to a role there)"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn role_properties_are_checked_before_any_call() {
+    let (emulator, function, arn, stack_name) = cross_account_setup().await;
+    let mut bad_role = minimal(&arn);
+    bad_role["IdentityCenterRoleArn"] = json!("arn:aws:iam::111122223333:user/admin");
+    let mut orphan_id = minimal(&arn);
+    orphan_id["IdentityCenterExternalId"] = json!("connect-sso-external-id");
+    for (props, expected) in [
+        (
+            bad_role,
+            "invalid property IdentityCenterRoleArn: 'arn:aws:iam::111122223333:user/admin' is not an IAM role ARN",
+        ),
+        (
+            orphan_id,
+            "invalid property IdentityCenterExternalId: it is only used to assume IdentityCenterRoleArn",
+        ),
+    ] {
+        let answer = run(&function, stack_event(&stack_name, "Create", props)).await;
+        assert_eq!(answer["Status"], "FAILED");
+        let reason = answer["Reason"].as_str().unwrap();
+        assert!(reason.starts_with(expected), "{reason}");
+    }
+    assert!(emulator.requests().is_empty());
+    assert!(
+        assumed_roles(&format!("{stack_name}.Mapping"))
+            .await
+            .is_empty()
+    );
 }

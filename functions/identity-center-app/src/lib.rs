@@ -10,6 +10,10 @@
 //! - `AcsUrl`: default `https://signin.aws.amazon.com/saml`.
 //! - `Audience`: default `urn:amazon:webservices`.
 //! - `AssignedGroups`, `AssignedUsers`: group display names / user names, or identity store ids.
+//! - `IdentityCenterRoleArn`: a role in the account that owns the Identity Center instance, assumed
+//!   for every Identity Center call (console API, sso-admin, identity store) when Identity Center
+//!   lives in another account; `IdentityCenterExternalId`: the external id its trust policy asks
+//!   for. Default: the function's own role. See docs/cross-account.md.
 //!
 //! Physical id: the application ARN. `Fn::GetAtt` keys: `ApplicationArn`, `ApplicationInstanceId`
 //! (`ins-…`), `MetadataUrl` (for the IAM SAML provider), `InstanceArn`, `IdentityStoreId`.
@@ -22,12 +26,16 @@ mod principals;
 use std::collections::BTreeSet;
 
 use anyhow::{Context, bail};
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use custom_resource::{CustomResource, Outcome, Request, Update, failed_after_creating};
+use identity_center::access::session_name;
 use identity_center::model::{
     ApplicationInstance, CUSTOM_SAML_TEMPLATE_ID, DisplayData, ServiceProviderConfig, Status,
 };
-use identity_center::{ApplicationArn, ConsoleResultExt, IdentityCenter, Instance, Principal};
+use identity_center::{
+    ApplicationArn, Caller, ConsoleResultExt, IdentityCenter, IdentityCenterRole, Instance,
+    Principal,
+};
 use serde::Deserialize;
 
 use crate::principals::PrincipalResolver;
@@ -57,6 +65,10 @@ pub struct Properties {
     pub assigned_groups: Vec<String>,
     #[serde(default)]
     pub assigned_users: Vec<String>,
+    #[serde(default)]
+    pub identity_center_role_arn: Option<String>,
+    #[serde(default)]
+    pub identity_center_external_id: Option<String>,
 }
 
 impl Properties {
@@ -83,6 +95,14 @@ impl Properties {
 
     fn users(&self) -> Vec<String> {
         non_blank(&self.assigned_users)
+    }
+
+    /// The role to assume for the Identity Center calls, if any.
+    fn identity_center_role(&self) -> anyhow::Result<Option<IdentityCenterRole>> {
+        IdentityCenterRole::from_properties(
+            self.identity_center_role_arn.as_deref(),
+            self.identity_center_external_id.as_deref(),
+        )
     }
 
     /// Bad values, found before any call is made.
@@ -125,14 +145,17 @@ impl Properties {
                 self.audience()
             );
         }
+        self.identity_center_role()?;
         Ok(())
     }
 }
 
-/// The resource: clients are made per request, for the Identity Center home region it names.
+/// The resource: clients are made per request, for the Identity Center home region it names and
+/// with the credentials of the role it names.
 pub struct IdentityCenterSamlApp {
     identity_center: SdkConfig,
     identity_store: SdkConfig,
+    sts: SdkConfig,
 }
 
 impl IdentityCenterSamlApp {
@@ -140,9 +163,17 @@ impl IdentityCenterSamlApp {
     /// store; both usually the same configuration (tests point them at different emulators).
     pub fn new(identity_center: SdkConfig, identity_store: SdkConfig) -> Self {
         Self {
+            sts: identity_center.clone(),
             identity_center,
             identity_store,
         }
+    }
+
+    /// The function's own configuration, with which `IdentityCenterRoleArn` is assumed (default:
+    /// the `identity_center` one; tests point it at moto's STS).
+    pub fn with_sts(mut self, sts: SdkConfig) -> Self {
+        self.sts = sts;
+        self
     }
 
     pub async fn from_env() -> anyhow::Result<Self> {
@@ -162,16 +193,26 @@ impl IdentityCenterSamlApp {
             .context("no IdentityCenterRegion given and the function has no AWS region")
     }
 
-    fn clients(&self, region: &str) -> anyhow::Result<Clients> {
-        let in_region = |config: &SdkConfig| {
-            config
-                .to_builder()
-                .region(Region::new(region.to_owned()))
-                .build()
-        };
+    /// Clients for the home `region`, signed as the role the properties name (or the function).
+    async fn clients(
+        &self,
+        request: &Request,
+        properties: &Properties,
+        region: &str,
+    ) -> anyhow::Result<Clients> {
+        let role = properties.identity_center_role()?;
+        let caller = Caller::select(
+            &self.sts,
+            role.as_ref(),
+            &session_name(request.stack_name(), &request.logical_resource_id),
+            request.stack_account(),
+        )
+        .await?;
         Ok(Clients {
-            identity_center: IdentityCenter::new(&in_region(&self.identity_center))?,
-            identity_store: aws_sdk_identitystore::Client::new(&in_region(&self.identity_store)),
+            identity_center: IdentityCenter::for_caller(&self.identity_center, &caller, region)?,
+            identity_store: aws_sdk_identitystore::Client::new(
+                &caller.config(&self.identity_store, region),
+            ),
         })
     }
 
@@ -181,7 +222,9 @@ impl IdentityCenterSamlApp {
         request: &Request,
         properties: &Properties,
     ) -> anyhow::Result<Outcome> {
-        let clients = self.clients(&self.region(properties)?)?;
+        let clients = self
+            .clients(request, properties, &self.region(properties)?)
+            .await?;
         let instance = choose_instance(&clients.identity_center, properties.instance_arn()).await?;
         let desired = clients
             .resolver(&instance)
@@ -221,6 +264,7 @@ impl Clients {
         PrincipalResolver {
             identity_store: &self.identity_store,
             identity_store_id: &instance.identity_store_id,
+            destination: self.identity_center.destination(),
         }
     }
 }
@@ -253,7 +297,7 @@ impl CustomResource for IdentityCenterSamlApp {
             tracing::info!(%old_region, %region, "the Identity Center region changed: replacing the application");
             return self.create_application(request, &new).await;
         }
-        let clients = self.clients(&region)?;
+        let clients = self.clients(request, &new, &region).await?;
         let identity_center = &clients.identity_center;
         let instance = choose_instance(identity_center, new.instance_arn()).await?;
         if !application.is_in_instance(&instance.arn) {
@@ -306,7 +350,10 @@ impl CustomResource for IdentityCenterSamlApp {
             tracing::info!(%physical_resource_id, "not an application ARN: nothing of ours to delete");
             return Ok(());
         };
-        let identity_center = self.clients(&self.region(&properties)?)?.identity_center;
+        let identity_center = self
+            .clients(request, &properties, &self.region(&properties)?)
+            .await?
+            .identity_center;
         let instance_arn = format!(
             "arn:{}:sso:::instance/{}",
             application.partition, application.instance
@@ -352,17 +399,17 @@ async fn choose_instance(
         Some(arn) => instances.iter().find(|instance| instance.arn == arn).cloned().with_context(|| {
             format!(
                 "invalid property InstanceArn: no Identity Center instance {arn} in {} (found: {})",
-                identity_center.region(),
+                identity_center.destination(),
                 if instances.is_empty() { "none".to_owned() } else { listed() }
             )
         }),
         None => match instances.as_slice() {
             [only] => Ok(only.clone()),
             [] => bail!(
-                "no Identity Center instance in {}: enable IAM Identity Center there, or set IdentityCenterRegion to its home region",
-                identity_center.region()
+                "no Identity Center instance in {}: if it lives in another account, set IdentityCenterRoleArn to a role there (docs/cross-account.md); in another region, set IdentityCenterRegion to its home region",
+                identity_center.destination()
             ),
-            _ => bail!("several Identity Center instances in {}: set InstanceArn to one of {}", identity_center.region(), listed()),
+            _ => bail!("several Identity Center instances in {}: set InstanceArn to one of {}", identity_center.destination(), listed()),
         },
     }
 }

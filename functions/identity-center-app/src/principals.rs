@@ -4,12 +4,14 @@ use anyhow::Context;
 use aws_sdk_identitystore::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_identitystore::types::{AlternateIdentifier, UniqueAttribute};
 use aws_smithy_types::Document;
-use identity_center::{Principal, PrincipalKind};
+use identity_center::{Destination, Principal, PrincipalKind};
 
 /// Resolves display names (groups) or user names (users), or ids of either, to principals.
 pub struct PrincipalResolver<'a> {
     pub identity_store: &'a aws_sdk_identitystore::Client,
     pub identity_store_id: &'a str,
+    /// Where the calls go (named in errors).
+    pub destination: &'a Destination,
 }
 
 impl PrincipalResolver<'_> {
@@ -24,11 +26,12 @@ impl PrincipalResolver<'_> {
             for name in names {
                 let principal = self.find(kind, name).await?.with_context(|| {
                     format!(
-                        "invalid property {}: no {} has the {} or id '{name}' in identity store {}",
+                        "invalid property {}: no {} has the {} or id '{name}' in identity store {} ({})",
                         property(kind),
                         noun(kind),
                         unique_attribute_label(kind),
-                        self.identity_store_id
+                        self.identity_store_id,
+                        self.destination
                     )
                 })?;
                 if !principals.contains(&principal) {
@@ -110,13 +113,14 @@ impl PrincipalResolver<'_> {
             Ok(id) => Ok(Some(id)),
             Err((true, _)) => Ok(None),
             Err((false, message)) => Err(anyhow::anyhow!(
-                "identitystore {} failed for {} '{value}': {message}",
+                "identitystore {} failed for {} '{value}' ({}): {message}",
                 if kind == PrincipalKind::Group {
                     "GetGroupId"
                 } else {
                     "GetUserId"
                 },
-                property(kind)
+                property(kind),
+                self.destination
             )),
         }
     }
@@ -156,13 +160,14 @@ impl PrincipalResolver<'_> {
             Ok(()) => Ok(Some(id.to_owned())),
             Err((true, _)) => Ok(None),
             Err((false, message)) => Err(anyhow::anyhow!(
-                "identitystore {} failed for {} '{id}': {message}",
+                "identitystore {} failed for {} '{id}' ({}): {message}",
                 if kind == PrincipalKind::Group {
                     "DescribeGroup"
                 } else {
                     "DescribeUser"
                 },
-                property(kind)
+                property(kind),
+                self.destination
             )),
         }
     }

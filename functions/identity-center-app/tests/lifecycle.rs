@@ -534,7 +534,7 @@ async fn the_instance_is_the_only_one_or_the_one_named() {
     assert_eq!(answer["Status"], "FAILED");
     let reason = answer["Reason"].as_str().unwrap();
     assert!(
-        reason.contains("several Identity Center instances in us-east-1: set InstanceArn"),
+        reason.contains("several Identity Center instances in account 123456789012 as the function's own role, region us-east-1: set InstanceArn"),
         "{reason}"
     );
     assert!(

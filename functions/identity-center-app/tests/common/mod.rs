@@ -39,7 +39,8 @@ pub async fn setup() -> (Emulator, Arc<IdentityCenterSamlApp>) {
     let function = IdentityCenterSamlApp::new(
         sdk_config(&emulator.endpoint()).await,
         sdk_config(&moto_endpoint()).await,
-    );
+    )
+    .with_sts(sdk_config(&moto_endpoint()).await);
     (emulator, Arc::new(function))
 }
 
@@ -112,6 +113,52 @@ pub async fn identity_store(emulator: &Emulator) -> IdentityStore {
         client: aws_sdk_identitystore::Client::new(&sdk_config(&moto_endpoint()).await),
         id: emulator.identity_store_id(),
     }
+}
+
+/// The same identity store as seen from another account: moto keeps one identity store per
+/// account, and credentials from its STS AssumeRole act in the role's account.
+pub async fn identity_store_as(emulator: &Emulator, role_arn: &str) -> IdentityStore {
+    let own = sdk_config(&moto_endpoint()).await;
+    let role = identity_center::IdentityCenterRole::from_properties(Some(role_arn), None)
+        .unwrap()
+        .unwrap();
+    let caller = identity_center::Caller::select(&own, Some(&role), "test-setup", None)
+        .await
+        .unwrap();
+    IdentityStore {
+        client: aws_sdk_identitystore::Client::new(&caller.config(&own, "us-east-1")),
+        id: emulator.identity_store_id(),
+    }
+}
+
+/// moto's records of the AssumeRole calls that opened `session_name`.
+pub async fn assumed_roles(session_name: &str) -> Vec<Value> {
+    let text = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let data: Value = serde_json::from_str(&text).unwrap();
+    data["sts"]["AssumedRole"]
+        .as_array()
+        .map(|roles| {
+            roles
+                .iter()
+                .filter(|role| role["session_name"] == session_name)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The access key id that signed a request: `Credential=<key id>/<date>/...`.
+pub fn access_key_id(authorization: &str) -> &str {
+    authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
 }
 
 pub struct IdentityStore {
