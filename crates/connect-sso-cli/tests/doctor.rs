@@ -8,7 +8,10 @@ use connect_sso_cli::{Report, doctor::Check};
 use support::{World, certificate, with_certificate};
 
 async fn doctor(world: &World) -> Report {
-    doctor::run(&world.clients(), &world.target()).await
+    let report = doctor::run(&world.clients(), &world.target()).await;
+    // Shown with --nocapture: what an operator would read.
+    println!("{report}\n");
+    report
 }
 
 /// The one failing check named `name`, asserting every other check passed.
@@ -27,7 +30,6 @@ fn only_failure<'r>(report: &'r Report, name: &str) -> &'r Check {
 async fn a_healthy_federation_passes_every_check() {
     let world = World::healthy().await;
     let report = doctor(&world).await;
-    println!("{report}");
     assert!(report.ok(), "{report}");
     let reported: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(reported, names::ALL);
@@ -67,7 +69,6 @@ async fn a_lower_cased_connect_username_is_named_as_a_case_only_mismatch() {
     let world = World::federation().await;
     world.add_connect_users(|email| email.to_lowercase());
     let report = doctor(&world).await;
-    println!("{report}");
     let check = only_failure(&report, names::CONNECT_USERS);
     let alice = &world.members[0].email;
     assert!(check.detail.contains(alice.as_str()), "{report}");

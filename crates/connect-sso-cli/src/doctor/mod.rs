@@ -1106,7 +1106,7 @@ async fn provider_metadata(clients: &Clients, found: &mut Found) -> Check {
         (Ok(_), Ok(_)) => fail(
             name,
             format!(
-                "{provider} does not have the application's current signing certificate (it was rotated): IAM would reject every assertion"
+                "{provider} does not have the application's current signing certificate (was it rotated?): IAM would reject every assertion"
             ),
             fix,
         ),
@@ -1441,6 +1441,110 @@ mod tests {
             role_name("arn:aws:iam::123456789012:role/path/Connect-SSO"),
             "Connect-SSO"
         );
+    }
+
+    fn target() -> Target {
+        Target {
+            application_arn: String::new(),
+            connect_instance_id: Some("inst-1".to_owned()),
+            role_arn: None,
+            provider_arn: None,
+            identity_store_id: None,
+            region: "us-east-1".to_owned(),
+            identity_center_region: "us-east-1".to_owned(),
+            username_attribute: UsernameAttribute::Email,
+        }
+    }
+
+    fn relay(text: &str, access_url: &str) -> Check {
+        let instance = ConnectInstance {
+            id: "inst-1".to_owned(),
+            arn: "arn:aws:connect:us-east-1:123456789012:instance/inst-1".to_owned(),
+            region: "us-east-1".to_owned(),
+            access_url: Some(access_url.to_owned()),
+        };
+        relay_state_check(
+            Some(text),
+            Some(&RelayState::parse(text)),
+            &target(),
+            Some("inst-1"),
+            Some(&instance),
+        )
+    }
+
+    #[test]
+    fn an_old_domain_needs_new_domain_and_a_destination_must_be_encoded() {
+        let base = "https://us-east-1.console.aws.amazon.com/connect/federate/inst-1";
+        assert!(relay(base, "https://alias.my.connect.aws").ok);
+        let old = relay(base, "https://alias.awsapps.com/connect");
+        assert!(!old.ok);
+        assert!(old.detail.contains("new_domain=true"), "{old:?}");
+        assert!(
+            old.fix
+                .unwrap()
+                .contains(&format!("{base}?new_domain=true")),
+        );
+        assert!(
+            relay(
+                &format!("{base}?new_domain=true"),
+                "https://alias.awsapps.com/"
+            )
+            .ok
+        );
+        let raw = relay(
+            &format!("{base}?destination=/ccp-v2"),
+            "https://alias.my.connect.aws",
+        );
+        assert!(!raw.ok);
+        assert!(
+            raw.detail.contains("not URL-encoded (write %2Fccp-v2)"),
+            "{raw:?}"
+        );
+        assert!(raw.fix.unwrap().contains("?destination=%2Fccp-v2"));
+        let other = relay(
+            "https://us-east-1.console.aws.amazon.com/connect/federate/inst-2",
+            "https://alias.my.connect.aws",
+        );
+        assert!(
+            other
+                .detail
+                .contains("names the instance inst-2, but the Connect instance is inst-1"),
+            "{other:?}"
+        );
+        let missing = relay_state_check(None, None, &target(), Some("inst-1"), None);
+        assert!(!missing.ok);
+        assert!(missing.fix.unwrap().contains(base));
+    }
+
+    #[test]
+    fn the_acs_url_and_audience_must_be_aws_sign_in() {
+        let app = |acs: &str, audience: &str| ApplicationInstance {
+            service_provider_config: Some(identity_center::model::ServiceProviderConfig::saml(
+                acs, audience,
+            )),
+            ..ApplicationInstance::default()
+        };
+        assert!(service_provider(&app(AWS_SIGN_IN, AWS_AUDIENCE), &target()).ok);
+        assert!(
+            service_provider(
+                &app("https://us-east-1.signin.aws.amazon.com/saml", AWS_AUDIENCE),
+                &target()
+            )
+            .ok
+        );
+        let wrong = service_provider(&app("https://example.com/acs", "urn:other"), &target());
+        assert!(!wrong.ok);
+        assert!(wrong.detail.contains("is not AWS sign-in"), "{wrong:?}");
+        assert!(wrong.detail.contains("urn:other"), "{wrong:?}");
+        let elsewhere = service_provider(
+            &app("https://eu-west-1.signin.aws.amazon.com/saml", AWS_AUDIENCE),
+            &target(),
+        );
+        assert!(
+            elsewhere.detail.contains("is for eu-west-1"),
+            "{elsewhere:?}"
+        );
+        assert!(!service_provider(&ApplicationInstance::default(), &target()).ok);
     }
 
     #[test]
