@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context as _, anyhow, ensure};
 use aws_sdk_identitystore::types::{Email, MemberId, Name};
 
-use crate::cloud::Cloud;
+use crate::cloud::{Cloud, REGION, sdk_config};
 use crate::stack::Stack;
 use crate::template::Template;
 
@@ -220,6 +220,18 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
         connect_logins(cloud, &instance_id)
     );
     check_federation(cloud, &stack).await?;
+    // Guide step 6, checked before anyone signs in: every link of the chain holds, except carol,
+    // who has no email and so no RoleSessionName; the doctor must name her.
+    let report = doctor(cloud, &stack, &[AGENTS]).await?;
+    let failed: Vec<&str> = report.failed().map(|check| check.name.as_str()).collect();
+    ensure!(
+        failed == ["connect-users"],
+        "after create, the doctor failed {failed:?}, expected only connect-users"
+    );
+    ensure!(
+        report.failed().all(|check| check.detail.contains("carol")),
+        "the doctor did not name carol: {report}"
+    );
     // Someone adds a Connect user by hand: the stack must never touch it.
     cloud.connect.add_user(
         &instance_id,
@@ -232,6 +244,7 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
     println!("== directory changes, and the stack is updated to import {SUPERVISORS} too");
     directory.join(cloud, "erin", AGENTS).await?;
     directory.leave(cloud, "bob", AGENTS).await?;
+    directory.leave(cloud, "carol", AGENTS).await?;
     stack.update(&parameters(&[AGENTS, SUPERVISORS])).await?;
     print_outputs(&stack);
     let expected = set(&[
@@ -247,6 +260,11 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
     );
     check_federation(cloud, &stack).await?;
     println!("check: Connect users {expected:?}\n");
+    let report = doctor(cloud, &stack, &[AGENTS, SUPERVISORS]).await?;
+    ensure!(
+        report.ok(),
+        "after update, the doctor found problems:\n{report}"
+    );
 
     println!("== delete");
     let application_arn = stack.outputs()["ApplicationArn"].clone();
@@ -352,6 +370,28 @@ async fn check_federation(cloud: &Cloud, stack: &Stack<'_>) -> anyhow::Result<()
         "the role does not trust the SAML provider: {trust}"
     );
     Ok(())
+}
+
+/// `connect-sso doctor` on the deployed stack, against the emulated services.
+async fn doctor(
+    cloud: &Cloud,
+    stack: &Stack<'_>,
+    groups: &[&str],
+) -> anyhow::Result<connect_sso_cli::doctor::Report> {
+    let target = connect_sso_cli::Target::from_stack(stack.outputs(), &parameters(groups), REGION)?;
+    let endpoints = connect_sso_cli::Endpoints {
+        connect: Some(cloud.connect.endpoint()),
+        iam: Some(cloud.iam_proxy.endpoint.clone()),
+        identity_store: Some(cloud.moto_endpoint.clone()),
+        sso_admin: Some(cloud.identity_center.endpoint()),
+    };
+    let mut clients =
+        connect_sso_cli::Clients::new(&sdk_config(None).await, REGION, REGION, &endpoints)?;
+    // The emulated access portal serves the metadata over plain http.
+    clients.metadata.allow_http = true;
+    let report = connect_sso_cli::doctor::run(&clients, &target).await;
+    println!("\n$ connect-sso doctor\n{report}");
+    Ok(report)
 }
 
 fn print_outputs(stack: &Stack<'_>) {
