@@ -505,14 +505,8 @@ impl Importer {
                 .await?
             }
         };
-        let mut config = aws_sdk_identitystore::config::Builder::from(&self.sdk_config)
-            .retry_config(retry::identity_store_retry_config())
-            .retry_classifier(retry::HonourRetryAfterSeconds);
-        if let Some(region) = region {
-            config = config.region(region);
-        }
         let directory = Directory {
-            client: aws_sdk_identitystore::Client::from_conf(config.build()),
+            client: identity_store_client(&self.sdk_config, region),
             identity_store_id,
         };
         let mut groups = Groups::default();
@@ -536,6 +530,21 @@ impl Importer {
         }
         Ok((directory, groups))
     }
+}
+
+/// The identity-store client: retries throttles after the `RetryAfterSeconds` the service asks
+/// for (within the SDK's bounds on a retry delay).
+pub fn identity_store_client(
+    sdk_config: &SdkConfig,
+    region: Option<aws_config::Region>,
+) -> aws_sdk_identitystore::Client {
+    let mut config = aws_sdk_identitystore::config::Builder::from(sdk_config)
+        .retry_config(retry::identity_store_retry_config())
+        .retry_classifier(retry::HonourRetryAfterSeconds);
+    if let Some(region) = region {
+        config = config.region(region);
+    }
+    aws_sdk_identitystore::Client::from_conf(config.build())
 }
 
 #[derive(Debug, Default)]

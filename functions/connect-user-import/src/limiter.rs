@@ -6,6 +6,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The limiter paces requests at this share of the quota. At exactly the quota, a request that
+/// reaches Connect a few milliseconds early (network jitter) finds its bucket not yet refilled
+/// and is throttled; each throttle then costs a back-off and, in the SDK's adaptive mode, a
+/// slower pace for every call. Measured on the 500-user benchmark (BENCHMARK.md).
+pub const PACING: f64 = 0.95;
+
 /// Environment variables that override the quota (e.g. after a quota increase).
 pub const RATE_ENV: &str = "CONNECT_REQUESTS_PER_SECOND";
 pub const BURST_ENV: &str = "CONNECT_REQUEST_BURST";
@@ -87,9 +93,10 @@ impl RateLimiter {
     pub fn reserve(&self, operation: &'static str, latest: Instant) -> Option<Instant> {
         let now = Instant::now();
         let Quota {
-            requests_per_second: rate,
+            requests_per_second,
             burst,
         } = self.quota;
+        let rate = requests_per_second * PACING;
         let mut buckets = self
             .buckets
             .lock()
@@ -145,7 +152,7 @@ mod tests {
             assert!(*slot < Duration::from_millis(20), "burst slot at {slot:?}");
         }
         for (index, slot) in slots[5..].iter().enumerate() {
-            let expected = 0.5 * (index as f64 + 1.0);
+            let expected = 0.5 / PACING * (index as f64 + 1.0);
             assert!(
                 (slot.as_secs_f64() - expected).abs() < 0.02,
                 "slot {index}: {slot:?} vs {expected}"
@@ -163,7 +170,7 @@ mod tests {
         let now = Instant::now();
         assert!(limiter.reserve("CreateUser", far).unwrap() - now < Duration::from_millis(20));
         assert!(limiter.reserve("DeleteUser", far).unwrap() - now < Duration::from_millis(20));
-        assert!(limiter.reserve("CreateUser", far).unwrap() - now > Duration::from_millis(900));
+        assert!(limiter.reserve("CreateUser", far).unwrap() - now > Duration::from_millis(1000));
     }
 
     #[test]

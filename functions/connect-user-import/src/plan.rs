@@ -24,6 +24,20 @@ pub struct Owner {
 }
 
 impl Owner {
+    /// The owner for a stack (its ARN) and logical resource, e.g. for a scheduled sync.
+    pub fn new(stack_id: &str, logical_resource_id: &str) -> Self {
+        let tags = [
+            (custom_resource::OWNER_TAG_STACK_ID, stack_id),
+            (custom_resource::OWNER_TAG_LOGICAL_ID, logical_resource_id),
+        ];
+        Self {
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
     pub fn of(request: &custom_resource::Request) -> Self {
         let tags = request
             .ownership_tags()

@@ -617,6 +617,7 @@ fn the_owner_agrees_with_the_core() {
         respond_by: std::time::Instant::now(),
     };
     assert_eq!(Owner::of(&request), owner());
+    assert_eq!(Owner::new(STACK, "Users"), owner());
     let tags = existing_for(&desired(&jane(), &settings())).tags;
     assert!(request.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
     assert!(owner().owns(&tags));
