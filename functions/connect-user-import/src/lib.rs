@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use aws_config::SdkConfig;
 use custom_resource::{CustomResource, Outcome, Request, Update};
+use identity_center::access::session_name;
+use identity_center::{Caller, Destination};
 
 use crate::connect::{Connect, Named};
 use crate::directory::Directory;
@@ -336,7 +338,7 @@ impl Importer {
             );
         }
         let settings = self.settings(&instance_id, properties, deadline).await?;
-        let (directory, groups) = self.directory(properties, deadline).await?;
+        let (directory, groups, destination) = self.directory(owner, properties, deadline).await?;
         let settings = Settings {
             rules: settings
                 .rules
@@ -351,7 +353,8 @@ impl Importer {
         };
         let members = directory
             .members(&groups.imported, &groups.all, deadline)
-            .await?;
+            .await
+            .map_err(read_in(&destination))?;
         let users = self
             .connect
             .users(&instance_id, deadline)
@@ -481,39 +484,49 @@ impl Importer {
         })
     }
 
-    /// The identity store and the ids of the groups the properties name.
+    /// The identity store, the ids of the groups the properties name, and where they were read:
+    /// Identity Center's home region, as the function or as `IdentityCenterRoleArn` (Identity
+    /// Center in another account). Connect calls keep the function's own credentials.
     async fn directory(
         &self,
+        owner: &Owner,
         properties: &Properties,
         deadline: Instant,
-    ) -> anyhow::Result<(Directory, Groups)> {
+    ) -> anyhow::Result<(Directory, Groups, Destination)> {
         let region = properties
             .identity_center_region
             .as_deref()
-            .map(|r| aws_config::Region::new(r.to_owned()));
+            .map(str::trim)
+            .filter(|region| !region.is_empty())
+            .or_else(|| self.sdk_config.region().map(|region| region.as_ref()))
+            .context("no IdentityCenterRegion given and the function has no AWS region")?
+            .to_owned();
+        let (stack_name, logical_id, stack_account) = owner_names(owner);
+        let caller = Caller::select(
+            &self.sdk_config,
+            properties.identity_center_role()?.as_ref(),
+            &session_name(stack_name, logical_id),
+            stack_account,
+        )
+        .await?;
+        let config = caller.config(&self.sdk_config, &region);
+        let destination = caller.destination(&region);
         let identity_store_id = match &properties.identity_store_id {
             Some(id) => id.clone(),
-            None => {
-                let mut config = aws_sdk_ssoadmin::config::Builder::from(&self.sdk_config);
-                if let Some(region) = &region {
-                    config = config.region(region.clone());
-                }
-                directory::identity_store_id(
-                    &aws_sdk_ssoadmin::Client::from_conf(config.build()),
-                    deadline,
-                )
-                .await?
-            }
+            None => directory::identity_store_id(&aws_sdk_ssoadmin::Client::new(&config), deadline)
+                .await
+                .map_err(read_in(&destination))?,
         };
         let directory = Directory {
-            client: identity_store_client(&self.sdk_config, region),
+            client: identity_store_client(&config, None),
             identity_store_id,
         };
         let mut groups = Groups::default();
         for (index, group) in properties.groups.iter().enumerate() {
             let id = directory
                 .group_id(group.trim(), &format!("Groups[{index}]"), deadline)
-                .await?;
+                .await
+                .map_err(read_in(&destination))?;
             groups.imported.insert(id.clone());
             groups.all.insert(id);
         }
@@ -524,12 +537,38 @@ impl Importer {
                     &format!("GroupRules[{index}].Group"),
                     deadline,
                 )
-                .await?;
+                .await
+                .map_err(read_in(&destination))?;
             groups.all.insert(id.clone());
             groups.rule_groups.push(id);
         }
-        Ok((directory, groups))
+        Ok((directory, groups, destination))
     }
+}
+
+/// Says where the directory was read, after what went wrong: Identity Center answers a call from
+/// the wrong account or region as if the group or store did not exist.
+fn read_in(destination: &Destination) -> impl Fn(anyhow::Error) -> anyhow::Error + '_ {
+    move |error| anyhow!("{error:#} (directory read in {destination})")
+}
+
+/// The stack name, logical id and account of the resource `owner` names (its ownership tags),
+/// for the role session name and the errors.
+fn owner_names(owner: &Owner) -> (&str, &str, Option<&str>) {
+    let tag = |key: &str| owner.tags.get(key).map(String::as_str).unwrap_or_default();
+    let stack_id = tag(custom_resource::OWNER_TAG_STACK_ID);
+    // arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>
+    let mut parts = stack_id.splitn(6, ':');
+    let account = parts.nth(4).filter(|account| !account.is_empty());
+    let stack_name = parts
+        .next()
+        .and_then(|resource| resource.split('/').nth(1))
+        .unwrap_or(stack_id);
+    (
+        stack_name,
+        tag(custom_resource::OWNER_TAG_LOGICAL_ID),
+        account,
+    )
 }
 
 /// The identity-store client: retries throttles after the `RetryAfterSeconds` the service asks

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, bail, ensure};
 use custom_resource::lenient;
+use identity_center::IdentityCenterRole;
 use serde::{Deserialize, Serialize};
 
 /// Connect's limit on security profiles per user.
@@ -20,6 +21,13 @@ pub struct Properties {
     /// Where Identity Center lives; default: the function's region.
     #[serde(default)]
     pub identity_center_region: Option<String>,
+    /// A role in the Identity Center account, assumed for the directory reads (identity store,
+    /// sso-admin) when Identity Center lives in another account; default: the function's own.
+    #[serde(default)]
+    pub identity_center_role_arn: Option<String>,
+    /// The external id that role's trust policy asks for.
+    #[serde(default)]
+    pub identity_center_external_id: Option<String>,
     /// Identity-store group display names or ids; members of any of them are imported.
     pub groups: Vec<String>,
     #[serde(default)]
@@ -104,6 +112,7 @@ impl Properties {
     /// Checks what the types alone cannot, naming the property and what is accepted.
     pub fn validate(&self) -> anyhow::Result<()> {
         instance_id(&self.instance_id)?;
+        self.identity_center_role()?;
         ensure!(
             self.groups.iter().any(|group| !group.trim().is_empty()),
             "invalid property Groups: give at least one identity-store group display name or id"
@@ -144,6 +153,14 @@ impl Properties {
             self.after_contact_work_time_limit
         );
         Ok(())
+    }
+
+    /// The role to assume for the directory reads, if any.
+    pub fn identity_center_role(&self) -> anyhow::Result<Option<IdentityCenterRole>> {
+        IdentityCenterRole::from_properties(
+            self.identity_center_role_arn.as_deref(),
+            self.identity_center_external_id.as_deref(),
+        )
     }
 
     /// The instance id, from an id or an ARN.
