@@ -10,6 +10,7 @@ pub mod access;
 pub mod arn;
 pub mod console;
 pub mod model;
+mod region;
 pub mod unconfirmed;
 
 use anyhow::Context;
@@ -20,6 +21,7 @@ use aws_sdk_ssoadmin::types::{PrincipalType, Tag};
 pub use access::{Caller, Destination, IdentityCenterRole};
 pub use arn::ApplicationArn;
 pub use console::{ConsoleClient, ConsoleError, RetryPolicy};
+pub use region::check_region;
 
 /// An Identity Center instance, as public `ListInstances` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]

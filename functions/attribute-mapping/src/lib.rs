@@ -123,12 +123,8 @@ impl Properties {
                 self.application_arn
             )
         })?;
-        if let Some(region) = given(&self.identity_center_region)
-            && !is_region(region)
-        {
-            bail!(
-                "invalid property IdentityCenterRegion: '{region}' is not an AWS region name (such as us-east-1)"
-            );
+        if let Some(region) = given(&self.identity_center_region) {
+            identity_center::check_region("IdentityCenterRegion", region)?;
         }
         let relay_state = self.relay_state.trim();
         match url::Url::parse(relay_state) {
@@ -485,20 +481,6 @@ fn given(value: &Option<String>) -> Option<&str> {
         .as_deref()
         .map(str::trim)
         .filter(|text| !text.is_empty())
-}
-
-fn is_region(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]

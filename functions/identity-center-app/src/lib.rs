@@ -125,12 +125,8 @@ impl Properties {
                 "invalid property InstanceArn: '{arn}' is not an Identity Center instance ARN (arn:aws:sso:::instance/ssoins-…)"
             );
         }
-        if let Some(region) = given(&self.identity_center_region)
-            && !is_region(region)
-        {
-            bail!(
-                "invalid property IdentityCenterRegion: '{region}' is not an AWS region name (such as us-east-1)"
-            );
+        if let Some(region) = given(&self.identity_center_region) {
+            identity_center::check_region("IdentityCenterRegion", region)?;
         }
         match url::Url::parse(self.acs_url()) {
             Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
@@ -472,7 +468,9 @@ async fn create_tagged_application(
 ) -> anyhow::Result<ApplicationArn> {
     let created = identity_center
         .console
-        .create_application_instance(&uuid_v4())
+        // The name CreateApplicationInstance requires: internal, never shown; a fresh UUID as the
+        // console sends.
+        .create_application_instance(&uuid::Uuid::new_v4().to_string())
         .await
         .during("creating the application")?;
     let application = application_arn(instance, &created.instance_id)?;
@@ -646,24 +644,6 @@ fn application_arn(instance: &Instance, instance_id: &str) -> anyhow::Result<App
     })
 }
 
-/// The name CreateApplicationInstance requires: internal, never shown; a fresh UUID as the
-/// console sends.
-fn uuid_v4() -> String {
-    let mut bytes = [0u8; 16];
-    fastrand::fill(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
 /// An optional string property, with a blank value counted as absent (a template parameter left
 /// empty arrives as "").
 fn given(value: &Option<String>) -> Option<&str> {
@@ -703,32 +683,9 @@ fn is_instance_arn(text: &str) -> bool {
             .is_some_and(|id| id.starts_with("ssoins-") || id.starts_with("ins-"))
 }
 
-fn is_region(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_fresh_uuid_is_a_version_4_uuid() {
-        let id = uuid_v4();
-        assert_eq!(id.len(), 36);
-        assert_eq!(&id[14..15], "4");
-        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        assert_ne!(id, uuid_v4());
-    }
 
     #[test]
     fn instance_arns_and_regions() {
@@ -739,7 +696,5 @@ mod tests {
             "arn:aws:sso::123456789012:application/ssoins-1/apl-1"
         ));
         assert!(!is_instance_arn("ssoins-72236face0cd1203"));
-        assert!(is_region("eu-west-1") && is_region("us-gov-west-1"));
-        assert!(!is_region("Frankfurt") && !is_region("eu-west") && !is_region("EU-WEST-1"));
     }
 }

@@ -99,12 +99,7 @@ pub async fn run(function: &Arc<IdentityCenterSamlApp>, event: Value) -> Value {
 }
 
 pub fn unique() -> String {
-    format!("{:016x}", fastrand_u64())
-}
-
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
+    format!("{:016x}", fastrand::u64(..))
 }
 
 /// The identity store in moto for the emulator's seeded instance.
