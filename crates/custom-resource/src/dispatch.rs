@@ -10,7 +10,7 @@ use tracing::Instrument;
 use crate::envelope::{Envelope, Event, RequestType};
 use crate::response::{Answer, render};
 use crate::sender::ResponseSender;
-use crate::{CustomResource, Outcome, Request, Update, properties};
+use crate::{CustomResource, HandedOff, Outcome, Request, Update, properties};
 
 /// Physical ids of this prefix are answered to failed Creates; a Delete of one succeeds at once.
 pub const FAILED_CREATE_MARKER_PREFIX: &str = "custom-resource:create-failed:";
@@ -51,6 +51,12 @@ impl std::fmt::Display for PartiallyCreated {
 }
 
 impl std::error::Error for PartiallyCreated {}
+
+/// What becomes of a request: an answer to send, or nothing because another invocation took it on.
+enum Decision {
+    Answer(Answer),
+    HandedOff(String),
+}
 
 /// The function's handler, or why it could not be built.
 pub(crate) enum Handler<R> {
@@ -99,8 +105,10 @@ impl<R: CustomResource> Dispatcher<R> {
     ) -> anyhow::Result<Vec<u8>> {
         match Event::classify(event) {
             Event::CloudFormation(envelope) => {
-                let answer = self.decide(&envelope, respond_by(deadline)).await;
-                Ok(render(&envelope, answer).0)
+                match self.decide(&envelope, respond_by(deadline)).await {
+                    Decision::Answer(answer) => Ok(render(&envelope, answer).0),
+                    Decision::HandedOff(to_whom) => Err(anyhow::Error::new(HandedOff(to_whom))),
+                }
             }
             Event::Unanswerable(why) => Err(anyhow::anyhow!(why)),
             Event::Other(_) => Err(anyhow::anyhow!(
@@ -114,7 +122,13 @@ impl<R: CustomResource> Dispatcher<R> {
             physical_resource_id = envelope.physical_resource_id.as_deref(),
             "request received"
         );
-        let answer = self.decide(&envelope, respond_by(deadline)).await;
+        let answer = match self.decide(&envelope, respond_by(deadline)).await {
+            Decision::Answer(answer) => answer,
+            Decision::HandedOff(to_whom) => {
+                tracing::info!(%to_whom, "handed off: another invocation answers CloudFormation");
+                return Ok(());
+            }
+        };
         let (body, sent) = render(&envelope, answer);
         tracing::info!(
             status = if sent.success { "SUCCESS" } else { "FAILED" },
@@ -136,7 +150,19 @@ impl<R: CustomResource> Dispatcher<R> {
         }
     }
 
-    async fn decide(&self, envelope: &Envelope, respond_by: Instant) -> Answer {
+    async fn decide(&self, envelope: &Envelope, respond_by: Instant) -> Decision {
+        match self.decide_answer(envelope, respond_by).await {
+            Err(to_whom) => Decision::HandedOff(to_whom),
+            Ok(answer) => Decision::Answer(answer),
+        }
+    }
+
+    /// The answer, or (as an error) to whom the request was handed off.
+    async fn decide_answer(
+        &self,
+        envelope: &Envelope,
+        respond_by: Instant,
+    ) -> Result<Answer, String> {
         let failed_id = match (&envelope.request_type, &envelope.physical_resource_id) {
             (RequestType::Create, _) | (_, None) => failed_create_marker(envelope),
             (_, Some(id)) => id.clone(),
@@ -147,22 +173,25 @@ impl<R: CustomResource> Dispatcher<R> {
                 .as_deref()
                 .is_none_or(is_failed_create_marker);
         if nothing_to_delete {
-            return Answer::succeeded(
+            return Ok(Answer::succeeded(
                 failed_id,
                 "nothing to delete: the Create of this resource failed",
-            );
+            ));
         }
         let handler = match &self.handler {
             Handler::Ready(handler) => Arc::clone(handler),
             Handler::StartFailed(error) => {
-                return Answer::failed(failed_id, format!("the function could not start: {error}"));
+                return Ok(Answer::failed(
+                    failed_id,
+                    format!("the function could not start: {error}"),
+                ));
             }
         };
         if let RequestType::Unknown(other) = &envelope.request_type {
-            return Answer::failed(
+            return Ok(Answer::failed(
                 failed_id,
                 format!("unsupported RequestType {other}: expected Create, Update or Delete"),
-            );
+            ));
         }
         let request = Request {
             request_type: envelope.request_type.clone(),
@@ -171,6 +200,7 @@ impl<R: CustomResource> Dispatcher<R> {
             logical_resource_id: envelope.logical_resource_id.clone(),
             resource_type: envelope.resource_type.clone(),
             respond_by,
+            original: envelope.original.clone(),
         };
         let mut work = tokio::spawn(perform(handler, request, envelope.clone()));
         let result = tokio::select! {
@@ -178,13 +208,20 @@ impl<R: CustomResource> Dispatcher<R> {
             () = tokio::time::sleep_until(respond_by.into()) => {
                 // Dropping the work here means no late success can follow this FAILED.
                 work.abort();
-                return Answer::failed(failed_id, "timed out: the operation did not finish before the function's deadline; \
-                    it was stopped so that this answer could still be delivered (raise the function's Timeout, or check the logs)");
+                return Ok(Answer::failed(failed_id, "timed out: the operation did not finish before the function's deadline; \
+                    it was stopped so that this answer could still be delivered (raise the function's Timeout, or check the logs)"));
             }
         };
         let sensitive = sensitive_values::<R>(envelope);
-        match result {
+        Ok(match result {
             Ok(Ok(outcome)) => succeeded(outcome, failed_id),
+            Ok(Err(error)) if error.downcast_ref::<HandedOff>().is_some() => {
+                let to_whom = error
+                    .downcast::<HandedOff>()
+                    .map(|h| h.0)
+                    .unwrap_or_default();
+                return Err(to_whom);
+            }
             Ok(Err(error)) => {
                 let physical_resource_id = match error.downcast_ref::<PartiallyCreated>() {
                     Some(partial) if envelope.request_type == RequestType::Create => {
@@ -207,7 +244,7 @@ impl<R: CustomResource> Dispatcher<R> {
                     scrub(format!("the function panicked: {message}"), &sensitive),
                 )
             }
-        }
+        })
     }
 
     async fn other_event(&self, event: Value, deadline: Instant) -> anyhow::Result<Value> {
@@ -340,4 +377,58 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
         .map(|text| (*text).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "no message".to_owned())
+}
+
+#[cfg(test)]
+mod hand_off_tests {
+    use super::*;
+    use crate::SendPolicy;
+
+    struct PassesItOn;
+
+    #[derive(serde::Deserialize)]
+    struct NoProperties {}
+
+    impl CustomResource for PassesItOn {
+        type Properties = NoProperties;
+        async fn create(&self, request: &Request, _: NoProperties) -> anyhow::Result<Outcome> {
+            // The handler sees the whole event, to pass it on.
+            assert!(request.original.json()["ResponseURL"].is_string());
+            Err(crate::handed_off("invocation 2"))
+        }
+        async fn update(&self, _: &Request, _: Update<NoProperties>) -> anyhow::Result<Outcome> {
+            unreachable!()
+        }
+        async fn delete(&self, _: &Request, _: &str, _: NoProperties) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn event() -> Value {
+        serde_json::json!({
+            "RequestType": "Create",
+            // Nothing listens here: an attempt to answer would fail the invocation.
+            "ResponseURL": "http://127.0.0.1:9/unreachable",
+            "StackId": "arn:aws:cloudformation:us-east-1:1:stack/s/g",
+            "RequestId": "r1",
+            "LogicalResourceId": "Thing",
+            "ResourceType": "Custom::Thing",
+            "ResourceProperties": {},
+        })
+    }
+
+    #[tokio::test]
+    async fn a_handed_off_request_gets_no_response_from_this_invocation() {
+        let sender = ResponseSender::new(SendPolicy {
+            max_attempts: 1,
+            ..SendPolicy::default()
+        });
+        let dispatcher = Dispatcher::new(Handler::Ready(Arc::new(PassesItOn)), sender);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let result = dispatcher.handle(event(), deadline).await;
+        assert_eq!(result.unwrap(), Value::Null);
+        let document = dispatcher.response_document(event(), deadline).await;
+        let error = document.unwrap_err();
+        assert_eq!(error.downcast_ref::<HandedOff>().unwrap().0, "invocation 2");
+    }
 }

@@ -49,6 +49,8 @@ pub(crate) struct Envelope {
     pub physical_resource_id: Option<String>,
     pub properties: Value,
     pub old_properties: Option<Value>,
+    /// The event as it arrived (for a handler that hands the request on to another invocation).
+    pub original: crate::OriginalEvent,
 }
 
 /// What an invocation carries.
@@ -116,6 +118,7 @@ impl Envelope {
                 .cloned()
                 .unwrap_or(Value::Null),
             old_properties: fields.get("OldResourceProperties").cloned(),
+            original: crate::OriginalEvent::new(Value::Object(fields.clone())),
         }
     }
 
@@ -132,6 +135,7 @@ impl Envelope {
             physical_resource_id: salvage_string_field(raw, "PhysicalResourceId"),
             properties: Value::Null,
             old_properties: None,
+            original: crate::OriginalEvent::new(Value::String(raw.to_owned())),
         }
     }
 }

@@ -74,6 +74,52 @@ pub struct Request {
     pub resource_type: String,
     /// When the handler must be done: the Lambda deadline less the time kept back to answer.
     pub respond_by: Instant,
+    /// The CloudFormation event itself, ResponseURL included: only for handing the request on to
+    /// another invocation of the function (see [`handed_off`]). Never logged.
+    pub original: OriginalEvent,
+}
+
+/// A CloudFormation event as it arrived. Its `Debug` shows nothing: the ResponseURL is a credential.
+#[derive(Clone, Default)]
+pub struct OriginalEvent(std::sync::Arc<serde_json::Value>);
+
+impl OriginalEvent {
+    pub fn new(event: serde_json::Value) -> Self {
+        Self(std::sync::Arc::new(event))
+    }
+
+    pub fn json(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for OriginalEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OriginalEvent([redacted])")
+    }
+}
+
+/// The error a handler returns when another invocation of the function has taken the request on
+/// (it was passed [`Request::original`]) and will answer CloudFormation itself: this invocation
+/// then sends no response, so CloudFormation still gets exactly one.
+#[derive(Debug)]
+pub struct HandedOff(pub String);
+
+impl std::fmt::Display for HandedOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "handed off, no response from this invocation: {}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for HandedOff {}
+
+/// See [`HandedOff`]: `to_whom` says which invocation answers, for the logs.
+pub fn handed_off(to_whom: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(HandedOff(to_whom.into()))
 }
 
 impl Request {
@@ -216,6 +262,7 @@ pub trait CustomResource: Send + Sync + 'static {
 /// Answers one CloudFormation request in-process and returns the response document that would be
 /// PUT to its ResponseURL, without sending it: for tests of a function's behaviour and for local
 /// tools. `time_limit` plays the Lambda timeout (the handler gets it less the answering reserve).
+/// When the handler hands the request off, the error is a [`HandedOff`] (no document).
 pub async fn response_document<R: CustomResource>(
     resource: std::sync::Arc<R>,
     event: serde_json::Value,
@@ -255,6 +302,7 @@ mod tests {
             logical_resource_id: "Import".into(),
             resource_type: "Custom::X".into(),
             respond_by: Instant::now(),
+            original: OriginalEvent::default(),
         }
     }
 
@@ -281,5 +329,18 @@ mod tests {
         assert!(!r.owns([(OWNER_TAG_STACK_ID, stack)]));
         assert!(!r.owns([(OWNER_TAG_STACK_ID, stack), (OWNER_TAG_LOGICAL_ID, "Other")]));
         assert!(!r.owns([]));
+    }
+
+    #[test]
+    fn the_original_event_never_shows_in_debug_output() {
+        let mut r = request("arn:aws:cloudformation:eu-west-1:1:stack/s/g");
+        r.original = OriginalEvent::new(
+            serde_json::json!({"ResponseURL": "https://bucket/secret-signature"}),
+        );
+        assert!(!format!("{r:?}").contains("secret-signature"));
+        assert_eq!(
+            r.original.json()["ResponseURL"],
+            "https://bucket/secret-signature"
+        );
     }
 }

@@ -152,6 +152,7 @@ mod tests {
             physical_resource_id: None,
             properties: Value::Null,
             old_properties: None,
+            original: crate::OriginalEvent::default(),
         }
     }
 

@@ -97,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         logical_resource_id: "Users".to_owned(),
         resource_type: "Custom::ConnectUserImport".to_owned(),
         respond_by: Instant::now() + Duration::from_secs(15 * 60),
+        original: Default::default(),
     };
     let owner = Owner::of(&request);
     let properties: Properties = serde_json::from_value(json!({

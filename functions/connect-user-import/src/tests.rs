@@ -10,6 +10,7 @@ fn request(stack_guid: &str, logical: &str) -> Request {
         logical_resource_id: logical.into(),
         resource_type: "Custom::ConnectUserImport".into(),
         respond_by: Instant::now(),
+        original: Default::default(),
     }
 }
 

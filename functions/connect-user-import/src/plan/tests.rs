@@ -615,6 +615,7 @@ fn the_owner_agrees_with_the_core() {
         logical_resource_id: "Users".into(),
         resource_type: "Custom::ConnectUserImport".into(),
         respond_by: std::time::Instant::now(),
+        original: Default::default(),
     };
     assert_eq!(Owner::of(&request), owner());
     assert_eq!(Owner::new(STACK, "Users"), owner());
