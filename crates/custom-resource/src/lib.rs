@@ -278,6 +278,14 @@ pub async fn response_document<R: CustomResource>(
     Ok(serde_json::from_slice(&body)?)
 }
 
+/// Parses `ResourceProperties` exactly as a request's properties are parsed (CloudFormation's own
+/// keys ignored, errors naming the property): for checking sample events and templates in tests.
+pub fn parse_properties<P: serde::de::DeserializeOwned>(
+    properties: &serde_json::Value,
+) -> Result<P, String> {
+    properties::parse(properties)
+}
+
 /// Wraps a Create error so that the FAILED response carries `physical_resource_id` instead of a
 /// marker: the rollback Delete then receives that id and can remove what was partly made.
 pub fn failed_after_creating(

@@ -1,0 +1,28 @@
+//! The sample events in events/saml-provider are valid against the current properties.
+
+use saml_provider::Properties;
+use serde_json::Value;
+
+#[test]
+fn every_sample_event_parses_as_the_function_would_parse_it() {
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/saml-provider");
+    for request_type in ["create", "update", "delete"] {
+        let path = format!("{folder}/{request_type}.json");
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            event["RequestType"]
+                .as_str()
+                .map(str::to_lowercase)
+                .as_deref(),
+            Some(request_type),
+            "{path}"
+        );
+        for key in ["ResourceProperties", "OldResourceProperties"] {
+            if let Some(properties) = event.get(key) {
+                let parsed: Result<Properties, String> =
+                    custom_resource::parse_properties(properties);
+                assert!(parsed.is_ok(), "{path} {key}: {}", parsed.unwrap_err());
+            }
+        }
+    }
+}
