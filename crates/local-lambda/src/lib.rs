@@ -1,14 +1,20 @@
 //! Running the project's Lambda functions locally, the way Lambda and CloudFormation run them:
 //! [`FunctionProcess`] serves the Lambda Runtime API to a compiled `bootstrap`-style binary, and
-//! [`ResponseBucket`] stands in for the pre-signed ResponseURL a custom resource answers.
+//! [`ResponseBucket`] stands in for the pre-signed ResponseURL a custom resource answers,
+//! [`LambdaService`] for Lambda's Invoke API (asynchronous self-invocations) and [`StackStatus`]
+//! for the CloudFormation reads of a scheduled sync.
 
+mod invoke_api;
 mod response_bucket;
 mod runtime_api;
+mod stack_status;
 
 use std::path::PathBuf;
 
+pub use invoke_api::{AsyncInvocation, LambdaService};
 pub use response_bucket::{Received, Reply, ResponseBucket};
 pub use runtime_api::{FunctionProcess, Outcome};
+pub use stack_status::StackStatus;
 
 /// The path of a binary built in this workspace's target directory (the profile of the running
 /// test or tool), e.g. `workspace_binary("saml-provider")`. Build it first (`cargo build --bins`).
