@@ -8,6 +8,8 @@ pub struct Machine {
     pub memory: String,
     pub kernel: String,
     pub rustc: String,
+    /// The commit measured, with "+ uncommitted changes" when the tree differs from it.
+    pub source: String,
 }
 
 impl Machine {
@@ -31,7 +33,26 @@ impl Machine {
                 .ok()
                 .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
                 .unwrap_or_default(),
+            source: source_revision(),
         }
+    }
+}
+
+fn source_revision() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(commit) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
+            Some(changes) if !changes.is_empty() => format!("{commit} + uncommitted changes"),
+            _ => commit,
+        },
+        None => "unknown (not a git checkout)".to_owned(),
     }
 }
 

@@ -129,8 +129,13 @@ async fn main() -> anyhow::Result<()> {
     }
     writeln!(
         report,
-        "Machine: {} CPUs ({}), {} memory, Linux {}, {}. Load average (1/5/15 min) {load_before} before, {load_after} after.\n",
-        machine.cpus, machine.cpu_model, machine.memory, machine.kernel, machine.rustc
+        "Machine: {} CPUs ({}), {} memory, Linux {}, {}. Load average (1/5/15 min) {load_before} before, {load_after} after. Source: {}.\n",
+        machine.cpus,
+        machine.cpu_model,
+        machine.memory,
+        machine.kernel,
+        machine.rustc,
+        machine.source
     )?;
     init_table(&mut report, &measured, args.starts)?;
     request_table(&mut report, &measured)?;
@@ -315,14 +320,30 @@ fn package_table(
     writeln!(report)?;
     writeln!(report, "Other crates each function adds:\n")?;
     for (binary, crates) in others {
-        let names: Vec<&str> = crates
-            .iter()
-            .map(|krate| krate.split(' ').next().unwrap_or(krate))
-            .collect();
-        writeln!(report, "- {binary}: {}", names.join(", "))?;
+        writeln!(report, "- {binary}: {}", names_with_versions(&crates))?;
     }
     writeln!(report)?;
     Ok(())
+}
+
+/// `a, b (2 versions), c` from `["a v1", "b v1", "b v2", "c v3"]` (sorted).
+fn names_with_versions(crates: &[String]) -> String {
+    let mut names: Vec<(&str, usize)> = Vec::new();
+    for krate in crates {
+        let name = krate.split(' ').next().unwrap_or(krate);
+        match names.last_mut() {
+            Some((last, count)) if *last == name => *count += 1,
+            _ => names.push((name, 1)),
+        }
+    }
+    names
+        .iter()
+        .map(|(name, count)| match count {
+            1 => (*name).to_owned(),
+            _ => format!("{name} ({count} versions)"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn mib_of_bytes(bytes: u64) -> f64 {
@@ -345,4 +366,14 @@ fn import_section(report: &mut String, log: &Path) -> anyhow::Result<()> {
         )?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn crate_names_count_their_versions() {
+        let crates = ["a v1", "b v1.0", "b v2.0", "c v3"].map(str::to_owned);
+        assert_eq!(super::names_with_versions(&crates), "a, b (2 versions), c");
+        assert_eq!(super::names_with_versions(&[]), "");
+    }
 }

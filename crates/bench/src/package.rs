@@ -36,14 +36,15 @@ pub fn package(target_dir: &Path, binary: &str) -> anyhow::Result<Package> {
 }
 
 /// The crates (name and version) linked into `package` on the Lambda target: its normal
-/// dependencies, transitively, as `cargo tree` resolves them.
+/// dependencies, transitively, as `cargo tree` resolves them (proc macros left out: they run in
+/// the compiler and ship nothing).
 pub fn crates_of(package: &str) -> anyhow::Result<BTreeSet<String>> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .args([
             "tree",
             "--quiet",
             "--edges",
-            "normal",
+            "normal,no-proc-macro",
             "--target",
             LAMBDA_TARGET,
             "--prefix",
