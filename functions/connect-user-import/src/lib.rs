@@ -10,12 +10,14 @@
 //! reconciliation again (or executing those actions) resumes from there.
 
 pub mod connect;
+pub mod continuation;
 pub mod directory;
 pub mod execute;
 pub mod limiter;
 pub mod plan;
 pub mod properties;
 pub mod retry;
+pub mod sync;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -26,8 +28,11 @@ use aws_config::SdkConfig;
 use custom_resource::{CustomResource, Outcome, Request, Update};
 use identity_center::access::session_name;
 use identity_center::{Caller, Destination};
+use serde_json::Value;
+use stack_sync::StackGuard;
 
 use crate::connect::{Connect, Named};
+use crate::continuation::{Progress, Relay};
 use crate::directory::Directory;
 use crate::execute::{Applied, Executor};
 use crate::limiter::{Quota, RateLimiter};
@@ -39,6 +44,8 @@ const PROBLEMS_SHOWN: usize = 5;
 /// Room for the Problems and Plan texts within CloudFormation's 4096-byte response.
 const PROBLEMS_BYTES: usize = 1200;
 const PLAN_BYTES: usize = 1500;
+/// Time kept at the end of a run to hand the request on to the next one.
+const HAND_ON_TIME: Duration = Duration::from_secs(2);
 /// Extra reads a Delete makes for users too new to show in the first one.
 const SETTLE_ROUNDS: usize = 2;
 
@@ -656,30 +663,127 @@ pub fn instance_of(physical_id: &str, request: &Request) -> Option<String> {
     ours.then(|| instance.to_owned())
 }
 
-/// The CloudFormation custom resource.
+/// The CloudFormation custom resource (and the scheduled sync of it).
 pub struct ConnectUserImport {
     pub importer: Importer,
+    /// How a run that cannot finish hands the request on ([`continuation`]).
+    pub relay: Relay,
+    /// Asks CloudFormation whether a scheduled sync may act; `None`: syncs are refused.
+    pub guard: Option<StackGuard>,
 }
 
 impl ConnectUserImport {
-    pub async fn from_env() -> anyhow::Result<Self> {
-        Ok(Self {
-            importer: Importer::from_env().await?,
-        })
+    /// No continuation and no sync: a run that cannot finish answers FAILED.
+    pub fn new(importer: Importer) -> Self {
+        Self {
+            importer,
+            relay: Relay::Off,
+            guard: None,
+        }
     }
 
+    pub fn with_relay(self, relay: Relay) -> Self {
+        Self { relay, ..self }
+    }
+
+    pub fn with_guard(self, guard: StackGuard) -> Self {
+        Self {
+            guard: Some(guard),
+            ..self
+        }
+    }
+
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(Importer::from_env().await?)
+            .with_relay(Relay::from_env(&config))
+            .with_guard(StackGuard::from_config(&config)))
+    }
+
+    /// One run of the import: the work up to this run's deadline (or the overall one, if
+    /// sooner), added to what earlier runs of the same request did.
     async fn import(
         &self,
         request: &Request,
         properties: &Properties,
+        progress: &Progress,
     ) -> anyhow::Result<(String, Report)> {
         properties.validate()?;
         let id = physical_id(&properties.instance_id()?, request);
         let report = self
             .importer
-            .reconcile(&Owner::of(request), properties, request.respond_by)
+            .reconcile(
+                &Owner::of(request),
+                properties,
+                self.run_deadline(request, progress),
+            )
             .await?;
-        Ok((id, report))
+        Ok((id, progress.total(report)))
+    }
+
+    /// This run's deadline: the request's, less the time to hand on (a Lambda Invoke) when the
+    /// run cannot finish, and never past the overall deadline.
+    fn run_deadline(&self, request: &Request, progress: &Progress) -> Instant {
+        let left = request.respond_by.saturating_duration_since(Instant::now());
+        let reserve = if self.relay.is_off() {
+            Duration::ZERO
+        } else {
+            HAND_ON_TIME.min(left / 4)
+        };
+        (request.respond_by - reserve).min(progress.answer_by())
+    }
+
+    /// A finished run answers; an unfinished one hands the request on while there is time
+    /// before the ServiceTimeout, and answers FAILED with how far it got when there is not.
+    async fn finish(
+        &self,
+        request: &Request,
+        progress: &Progress,
+        id: String,
+        report: &Report,
+    ) -> anyhow::Result<Outcome> {
+        if !report.is_complete() && !self.relay.is_off() {
+            if progress.room_for_another_run() {
+                let next = progress.next(report);
+                match self.relay.hand_on(&next.event(request)?).await {
+                    Ok(to_whom) => {
+                        tracing::info!(
+                            run = next.hops,
+                            summary = %report.summary(),
+                            left = report.not_done.len(),
+                            "not finished in this run; continuing in a new invocation"
+                        );
+                        return Err(custom_resource::handed_off(to_whom));
+                    }
+                    Err(error) => {
+                        tracing::error!(error = %format!("{error:#}"), "could not hand the import on");
+                        return Err(error.context(format!(
+                            "the import did not finish in run {} and could not continue: {}; {} writes not made",
+                            progress.hops + 1,
+                            report.summary(),
+                            report.not_done.len()
+                        )));
+                    }
+                }
+            }
+            bail!(
+                "the import could not finish before the custom resource's ServiceTimeout, after {} runs: {}; \
+                 {} writes not made (first: {}); problems: {}. Raise ServiceTimeout (at most 3600) or the Connect \
+                 API quota ({} / {}); running the update again resumes",
+                progress.hops + 1,
+                report.summary(),
+                report.not_done.len(),
+                report
+                    .not_done
+                    .first()
+                    .map(Action::describe)
+                    .unwrap_or_default(),
+                report.problems_text(),
+                limiter::RATE_ENV,
+                limiter::BURST_ENV,
+            );
+        }
+        outcome(id, report)
     }
 }
 
@@ -709,11 +813,19 @@ impl CustomResource for ConnectUserImport {
     type Properties = Properties;
 
     async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
-        let (id, report) = self.import(request, &properties).await?;
+        let progress = Progress::of(request)?;
+        let (id, report) = self.import(request, &properties, &progress).await?;
         // An unfinished Create still answers with its id, so the rollback Delete removes the
         // users it did create.
-        outcome(id.clone(), &report)
-            .map_err(|error| custom_resource::failed_after_creating(id, error))
+        self.finish(request, &progress, id.clone(), &report)
+            .await
+            .map_err(|error| {
+                if error.downcast_ref::<custom_resource::HandedOff>().is_some() {
+                    error
+                } else {
+                    custom_resource::failed_after_creating(id, error)
+                }
+            })
     }
 
     async fn update(
@@ -723,11 +835,12 @@ impl CustomResource for ConnectUserImport {
     ) -> anyhow::Result<Outcome> {
         // A new instance gets a new id (a replacement): CloudFormation then deletes the old
         // one, removing this resource's users from the old instance.
-        let (id, report) = self.import(request, &update.new).await?;
+        let progress = Progress::of(request)?;
+        let (id, report) = self.import(request, &update.new, &progress).await?;
         if id != update.physical_resource_id {
             tracing::info!(old = %update.physical_resource_id, new = %id, "replacement: the old instance's users go in the cleanup Delete");
         }
-        outcome(id, &report)
+        self.finish(request, &progress, id, &report).await
     }
 
     async fn delete(
@@ -744,6 +857,7 @@ impl CustomResource for ConnectUserImport {
             tracing::info!(%instance_id, "OnUserRemoved is Retain: the users stay");
             return Ok(());
         }
+        let progress = Progress::of(request)?;
         let owner = Owner::of(request);
         let Some(report) = self
             .importer
@@ -751,13 +865,19 @@ impl CustomResource for ConnectUserImport {
                 &owner,
                 &instance_id,
                 OnUserRemoved::Delete,
-                request.respond_by,
+                self.run_deadline(request, &progress),
             )
             .await?
         else {
             tracing::info!(%instance_id, "the instance is gone: nothing to delete");
             return Ok(());
         };
+        let report = progress.total(report);
+        if !report.is_complete() && !self.relay.is_off() {
+            // Same as an unfinished import: continue in a new run while there is time.
+            self.finish(request, &progress, physical_resource_id.to_owned(), &report)
+                .await?;
+        }
         if !report.is_complete() || report.problems.iter().any(|p| p.contains("not deleted")) {
             bail!(
                 "not every user could be deleted before the deadline: {}; {} left; problems: {}. Retrying the delete resumes",
@@ -767,6 +887,11 @@ impl CustomResource for ConnectUserImport {
             );
         }
         Ok(())
+    }
+
+    /// The scheduled sync ([`sync`]).
+    async fn other_event(&self, event: Value, respond_by: Instant) -> anyhow::Result<Value> {
+        sync::run(self, event, respond_by).await
     }
 }
 

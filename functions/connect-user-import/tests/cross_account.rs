@@ -143,16 +143,14 @@ async fn directory_reads_act_as_the_role_and_connect_calls_as_the_function() {
     w.join(&agents, &jane).await;
 
     let proxy = RecordingProxy::start(&w.emulator.endpoint()).await;
-    let resource = Arc::new(ConnectUserImport {
-        importer: Importer::new(
-            &w.sdk,
-            ImportOptions {
-                quota: fast_quota(),
-                connect_endpoint: Some(proxy.endpoint.clone()),
-                ..ImportOptions::default()
-            },
-        ),
-    });
+    let resource = Arc::new(ConnectUserImport::new(Importer::new(
+        &w.sdk,
+        ImportOptions {
+            quota: fast_quota(),
+            connect_endpoint: Some(proxy.endpoint.clone()),
+            ..ImportOptions::default()
+        },
+    )));
     let props = w.props(json!({
         "IdentityCenterRoleArn": role_arn,
         "IdentityCenterExternalId": "connect-sso-external-id",

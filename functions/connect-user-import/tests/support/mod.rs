@@ -104,9 +104,7 @@ impl World {
     }
 
     pub fn resource_with(&self, options: ImportOptions) -> Arc<ConnectUserImport> {
-        Arc::new(ConnectUserImport {
-            importer: self.importer(options),
-        })
+        Arc::new(ConnectUserImport::new(self.importer(options)))
     }
 
     pub async fn group(&self, name: &str) -> String {

@@ -1,0 +1,273 @@
+//! Imports larger than one run: the request is handed from run to run (captured in-process here;
+//! `crates/local-stack` runs the same through the Lambda Invoke API), CloudFormation gets exactly
+//! one response, and a crashed run is redelivered and resumes without duplicates.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use connect_emulator::{Options, Quota as EmulatorQuota};
+use connect_user_import::continuation::{CONTINUATION_KEY, Relay};
+use connect_user_import::limiter::Quota;
+use connect_user_import::{ConnectUserImport, ImportOptions};
+use custom_resource::HandedOff;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use support::*;
+
+/// `count` directory users `<prefix>0000@example.com`… in `group`, made 16 at a time.
+async fn many_members(w: &World, group: &str, prefix: &str, count: usize) {
+    futures::stream::iter(0..count)
+        .map(|i| async move {
+            let name = format!("{prefix}{i:04}");
+            let id = w
+                .user(&name, &format!("{name}@example.com"), &name, "Tester")
+                .await;
+            w.join(group, &id).await;
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+fn expected(prefix: &str, count: usize) -> Vec<String> {
+    let mut names: Vec<String> = (0..count)
+        .map(|i| format!("{prefix}{i:04}@example.com"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// One run of `event`: its response document, or the event it handed on.
+enum Run {
+    Answered(Value),
+    HandedOn(Value),
+}
+
+async fn run_once(
+    resource: &Arc<ConnectUserImport>,
+    captured: &Arc<Mutex<Vec<Value>>>,
+    event: Value,
+    limit: Duration,
+) -> Run {
+    match custom_resource::response_document(Arc::clone(resource), event, limit).await {
+        Ok(document) => {
+            assert!(
+                captured.lock().unwrap().is_empty(),
+                "a run that answered also handed on: {document:#}"
+            );
+            Run::Answered(document)
+        }
+        Err(error) => {
+            assert!(error.downcast_ref::<HandedOff>().is_some(), "{error:#}");
+            let mut handed = captured.lock().unwrap();
+            assert_eq!(handed.len(), 1, "a run hands on exactly once");
+            Run::HandedOn(handed.pop().unwrap())
+        }
+    }
+}
+
+fn resource_with_relay(
+    w: &World,
+    options: ImportOptions,
+) -> (Arc<ConnectUserImport>, Arc<Mutex<Vec<Value>>>) {
+    let (relay, captured) = Relay::captured();
+    let resource = Arc::new(ConnectUserImport::new(w.importer(options)).with_relay(relay));
+    (resource, captured)
+}
+
+/// 2,000 users, several runs of a few seconds each, a throttled emulator, and one run killed
+/// mid-way and delivered again (as Lambda retries a crashed asynchronous invocation).
+///
+/// The emulator throttles with a token bucket, but at 200 requests/s (burst 20; the client's
+/// limiter at 150/s, burst 5) rather than Connect's 2/s, so that 2,000 creates take about 10 s instead of 17
+/// minutes; the runs are cut to ~6 s each so that the import still needs several of them. The
+/// users-per-instance quota is raised to 2,500 (a real instance needs a quota increase too).
+#[tokio::test]
+async fn two_thousand_users_across_runs_with_a_crash_end_exactly_with_one_response() {
+    let quota = EmulatorQuota {
+        requests_per_second: 200.0,
+        burst: 20,
+    };
+    let options = Options {
+        user_limit: 2_500,
+        throttle: Some(quota),
+        ..Options::default()
+    };
+    let w = World::with_options("two-thousand", options, "SAML").await;
+    let agents = w.group("Agents").await;
+    many_members(&w, &agents, "u", 2_000).await;
+    let options = ImportOptions {
+        quota: Quota {
+            requests_per_second: 150.0,
+            burst: 5,
+        },
+        call_time: Duration::from_millis(300),
+        ..ImportOptions::default()
+    };
+    let (resource, captured) = resource_with_relay(&w, options.clone());
+    let props = w.props(json!({"ServiceTimeout": "600"}));
+    let started = Instant::now();
+    // Each run: 12 s of Lambda time, of which the core keeps 4 s to answer and the import 2 s
+    // to hand on; reading both sides takes about 2 s of the rest.
+    let run_time = Duration::from_secs(12);
+    let mut event = w.create_event(&props);
+    let mut documents = Vec::new();
+    let mut runs = 0;
+    let mut crashed = false;
+    while documents.is_empty() {
+        runs += 1;
+        assert!(runs < 40, "no end after {runs} runs");
+        if runs == 2 && !crashed {
+            // The third run dies 1.5 s in, without answering or handing on: a process of its
+            // own (a runtime on its own thread, dropped mid-way, its calls cut off).
+            let users_before = w.users().len();
+            let (relay, handed_by_dying) = Relay::captured();
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            let dying = {
+                let _inside = runtime.enter();
+                ConnectUserImport::new(w.importer(options.clone())).with_relay(relay)
+            };
+            let dying_event = event.clone();
+            let (kill, killed) = tokio::sync::oneshot::channel::<()>();
+            // Its own thread: this test's runtime must keep serving the emulator meanwhile.
+            let process = std::thread::spawn(move || {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        _ = killed => {}
+                        document = custom_resource::response_document(Arc::new(dying), dying_event, run_time) => {
+                            panic!("the run ended before it was killed: {:?}", document.map(|d| d.to_string()));
+                        }
+                    }
+                });
+                runtime.shutdown_background();
+            });
+            // Killed once it has made some users, in the middle of its writes.
+            let give_up = Instant::now() + run_time;
+            while w.users().len() < users_before + 100 && Instant::now() < give_up {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            kill.send(()).unwrap();
+            tokio::task::spawn_blocking(move || process.join())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                handed_by_dying.lock().unwrap().is_empty(),
+                "the crashed run handed nothing on"
+            );
+            assert!(
+                w.users().len() > users_before,
+                "the crashed run had made users"
+            );
+            crashed = true;
+            // Lambda's retry: the same event again.
+            continue;
+        }
+        match run_once(&resource, &captured, event.clone(), run_time).await {
+            Run::Answered(document) => documents.push(document),
+            Run::HandedOn(next) => {
+                eprintln!(
+                    "run {runs} handed on at {:?}: {} users",
+                    started.elapsed(),
+                    w.users().len()
+                );
+                assert_eq!(next["ResponseURL"], event["ResponseURL"]);
+                assert_eq!(next["RequestId"], event["RequestId"]);
+                assert_eq!(
+                    next[CONTINUATION_KEY]["Hops"],
+                    json!(runs - u64::from(crashed))
+                );
+                event = next;
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(documents.len(), 1, "exactly one response");
+    let answer = &documents[0];
+    assert_eq!(status(answer), "SUCCESS", "{answer:#}");
+    assert_eq!(answer["PhysicalResourceId"], w.physical_id());
+    assert!(
+        runs >= 4,
+        "only {runs} runs: the deadline did not force several"
+    );
+    // Users created by the crashed run are counted as unchanged by the run after it.
+    let [created, updated, deleted, unchanged, skipped] = counts(answer);
+    assert_eq!(created + unchanged, 2_000, "{answer:#}");
+    assert_eq!((updated, deleted, skipped), (0, 0, 0));
+    assert_eq!(w.usernames(), expected("u", 2_000), "the exact end state");
+    assert!(w.users().iter().all(|user| w.owned(user)));
+    // Nothing created twice: every CreateUser either made a user or was throttled and retried
+    // (a duplicate would have been refused as DuplicateResourceException and left no trace
+    // here, so check the users are exactly 2,000 and the calls did not run away).
+    let creates = w.calls("CreateUser");
+    assert!(
+        (2_000..2_600).contains(&creates),
+        "{creates} CreateUser calls for 2,000 users"
+    );
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+}
+
+/// When the end cannot be reached before the ServiceTimeout, the last run answers FAILED with
+/// how far it got, keeping the physical id (a rollback Delete then removes what was made).
+#[tokio::test]
+async fn an_import_that_cannot_end_in_time_fails_early_with_how_far_it_got() {
+    let w = World::new("out-of-time").await;
+    let agents = w.group("Agents").await;
+    many_members(&w, &agents, "t", 120).await;
+    let (resource, captured) = resource_with_relay(
+        &w,
+        ImportOptions {
+            quota: Quota {
+                requests_per_second: 5.0,
+                burst: 1,
+            },
+            call_time: Duration::from_millis(300),
+            ..ImportOptions::default()
+        },
+    );
+    // ServiceTimeout 28 s: the answer is due 7 s before it, 21 s after the first run starts; a
+    // run is not started with less than 10 s left, so the runs of ~4 s stop after ~12 s.
+    let props = w.props(json!({"ServiceTimeout": "28"}));
+    let started = Instant::now();
+    let mut event = w.create_event(&props);
+    let mut runs = 0;
+    let answer = loop {
+        runs += 1;
+        match run_once(&resource, &captured, event.clone(), Duration::from_secs(8)).await {
+            Run::Answered(document) => break document,
+            Run::HandedOn(next) => event = next,
+        }
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(16),
+        "answered after the ServiceTimeout"
+    );
+    assert_eq!(status(&answer), "FAILED", "{answer:#}");
+    assert!(runs >= 2, "{runs} runs: {answer:#}");
+    assert_eq!(answer["PhysicalResourceId"], w.physical_id());
+    let made = w.users().len();
+    let reason = reason(&answer);
+    assert!(
+        reason.contains("could not finish before the custom resource's ServiceTimeout")
+            && reason.contains(&format!("after {runs} runs"))
+            && reason.contains(&format!("created {made},"))
+            && reason.contains(&format!("{} writes not made", 120 - made)),
+        "{reason}"
+    );
+    assert!((1..120).contains(&made), "{made}");
+
+    // The rollback's Delete removes every user made, whatever run made it.
+    let deleted = w
+        .send(
+            &Arc::new(ConnectUserImport::new(w.importer(ImportOptions {
+                quota: fast_quota(),
+                ..ImportOptions::default()
+            }))),
+            w.delete_event(&w.physical_id(), &props),
+        )
+        .await;
+    assert_eq!(status(&deleted), "SUCCESS", "{deleted:#}");
+    assert!(w.users().is_empty());
+}

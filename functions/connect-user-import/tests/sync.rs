@@ -1,0 +1,276 @@
+//! The scheduled sync: the same reconciliation between deployments, never while CloudFormation
+//! works on the stack or after the stack is gone; one summary line and one embedded-metric line.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use connect_user_import::ConnectUserImport;
+use custom_resource::CustomResource;
+use local_lambda::StackStatus;
+use serde_json::{Value, json};
+use stack_sync::{StackGuard, SyncRequest};
+use support::*;
+
+async fn guard(stand_in: &StackStatus) -> StackGuard {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(stand_in.endpoint())
+        .load()
+        .await;
+    StackGuard::from_config(&config)
+}
+
+fn sync_event(w: &World, props: &Value) -> Value {
+    SyncRequest {
+        stack_id: w.stack_id.clone(),
+        logical_resource_id: LOGICAL_ID.to_owned(),
+        properties: props.clone(),
+    }
+    .to_event()
+}
+
+async fn sync(resource: &Arc<ConnectUserImport>, event: Value) -> anyhow::Result<Value> {
+    resource
+        .other_event(event, Instant::now() + Duration::from_secs(60))
+        .await
+}
+
+#[tokio::test]
+async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update() {
+    let w = World::new("sync-joins").await;
+    let stand_in = StackStatus::start().await.unwrap();
+    let agents = w.group("Agents").await;
+    let jane = w.user("jane", "jane@example.com", "Jane", "Doe").await;
+    let bob = w.user("bob", "bob@example.com", "Bob", "Stone").await;
+    w.join(&agents, &jane).await;
+    let bob_membership = w.join(&agents, &bob).await;
+    let props = w.props(json!({"ServiceTimeout": "600"}));
+    let plain = w.resource();
+    let created = w.send(&plain, w.create_event(&props)).await;
+    assert_eq!(counts(&created), [2, 0, 0, 0, 0]);
+    stand_in.set_stack(&w.stack_id, "CREATE_COMPLETE");
+    stand_in.set_resource(
+        &w.stack_id,
+        LOGICAL_ID,
+        &w.physical_id(),
+        "Custom::ConnectUserImport",
+        "CREATE_COMPLETE",
+    );
+    let resource = Arc::new(
+        ConnectUserImport::new(w.importer(connect_user_import::ImportOptions {
+            quota: fast_quota(),
+            ..Default::default()
+        }))
+        .with_guard(guard(&stand_in).await),
+    );
+
+    // Between deployments: sam joins, bob leaves.
+    let sam = w.user("sam", "sam@example.com", "Sam", "Lee").await;
+    w.join(&agents, &sam).await;
+    w.leave(&bob_membership).await;
+    let result = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    assert_eq!(result["Status"], "Synced", "{result:#}");
+    assert_eq!(
+        (&result["Created"], &result["Deleted"], &result["Unchanged"]),
+        (&json!("1"), &json!("1"), &json!("1"))
+    );
+    assert_eq!(w.usernames(), ["jane@example.com", "sam@example.com"]);
+    assert!(
+        w.users().iter().all(|u| w.owned(u)),
+        "same ownership tags as the stack's"
+    );
+
+    // Nothing changed: a second sync writes nothing.
+    let writes = w.writes();
+    let again = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    assert_eq!(again["Unchanged"], "2", "{again:#}");
+    assert_eq!(w.writes(), writes);
+
+    // While a stack operation runs, or the resource is being changed: nothing is done.
+    let tom = w.user("tom", "tom@example.com", "Tom", "Ng").await;
+    w.join(&agents, &tom).await;
+    stand_in.set_stack(&w.stack_id, "UPDATE_IN_PROGRESS");
+    let skipped = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    assert_eq!(skipped["Status"], "Skipped");
+    assert!(
+        skipped["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("UPDATE_IN_PROGRESS"),
+        "{skipped:#}"
+    );
+    stand_in.set_stack(&w.stack_id, "UPDATE_COMPLETE");
+    stand_in.set_resource(
+        &w.stack_id,
+        LOGICAL_ID,
+        &w.physical_id(),
+        "Custom::ConnectUserImport",
+        "UPDATE_IN_PROGRESS",
+    );
+    let skipped = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    assert_eq!(skipped["Status"], "Skipped", "{skipped:#}");
+    assert_eq!(
+        w.usernames(),
+        ["jane@example.com", "sam@example.com"],
+        "no write while in progress"
+    );
+    assert_eq!(w.writes(), writes);
+
+    // A schedule whose properties name another instance is out of date: nothing is done.
+    stand_in.set_resource(
+        &w.stack_id,
+        LOGICAL_ID,
+        &w.physical_id(),
+        "Custom::ConnectUserImport",
+        "UPDATE_COMPLETE",
+    );
+    let other = w.emulator.create_instance("it-sync-other", "SAML");
+    let mut moved = props.clone();
+    moved["InstanceId"] = json!(other.id);
+    let skipped = sync(&resource, sync_event(&w, &moved)).await.unwrap();
+    assert!(
+        skipped["Reason"].as_str().unwrap().contains("out of date"),
+        "{skipped:#}"
+    );
+    assert!(w.emulator.users(&other.id).is_empty());
+
+    // After the stack is deleted (its users removed by the Delete), a late sync makes nothing.
+    let deleted = w
+        .send(&plain, w.delete_event(&w.physical_id(), &props))
+        .await;
+    assert_eq!(status(&deleted), "SUCCESS");
+    stand_in.set_stack(&w.stack_id, "DELETE_COMPLETE");
+    let skipped = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    assert!(
+        skipped["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("DELETE_COMPLETE"),
+        "{skipped:#}"
+    );
+    stand_in.remove_stack(&w.stack_id);
+    let skipped = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    assert!(
+        skipped["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("no longer exists"),
+        "{skipped:#}"
+    );
+    assert!(w.users().is_empty(), "{:?}", w.usernames());
+}
+
+#[tokio::test]
+async fn a_sync_with_bad_properties_or_an_unknown_event_is_an_error_naming_it() {
+    let w = World::new("sync-bad").await;
+    let stand_in = StackStatus::start().await.unwrap();
+    let resource = Arc::new(
+        ConnectUserImport::new(w.importer(Default::default())).with_guard(guard(&stand_in).await),
+    );
+    let error = sync(
+        &resource,
+        sync_event(
+            &w,
+            &json!({"InstanceId": w.instance.id, "Groups": [], "Bogus": 1}),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(format!("{error:#}").contains("Properties"), "{error:#}");
+    let error = sync(&resource, json!({"source": "aws.events"}))
+        .await
+        .unwrap_err();
+    assert!(format!("{error:#}").contains("ConnectSsoSync"), "{error:#}");
+}
+
+/// The compiled function, as the schedule invokes it: one summary line and one CloudWatch
+/// embedded-metric line in its logs. Needs `cargo build --bins -p connect-user-import`.
+#[tokio::test]
+async fn the_function_logs_one_summary_line_and_one_metric_line_per_sync() {
+    let w = World::new("sync-logs").await;
+    let stand_in = StackStatus::start().await.unwrap();
+    let agents = w.group("Agents").await;
+    let jane = w.user("jane", "jane@example.com", "Jane", "Doe").await;
+    w.join(&agents, &jane).await;
+    stand_in.set_stack(&w.stack_id, "UPDATE_COMPLETE");
+    stand_in.set_resource(
+        &w.stack_id,
+        LOGICAL_ID,
+        &w.physical_id(),
+        "Custom::ConnectUserImport",
+        "UPDATE_COMPLETE",
+    );
+    let binary = local_lambda::workspace_binary("connect-user-import").unwrap();
+    let env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL_CONNECT", w.emulator.endpoint()),
+        ("AWS_ENDPOINT_URL_IDENTITYSTORE", moto_endpoint()),
+        ("AWS_ENDPOINT_URL_CLOUDFORMATION", stand_in.endpoint()),
+        ("CONNECT_REQUESTS_PER_SECOND", "100".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let function = local_lambda::FunctionProcess::spawn(&binary, &env)
+        .await
+        .unwrap();
+    function.initialised(Duration::from_secs(30)).await.unwrap();
+    let props = w.props(json!({}));
+    let outcome = function
+        .invoke(sync_event(&w, &props).to_string(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let result = outcome.response_json().unwrap();
+    assert_eq!(
+        (&result["Status"], &result["Created"]),
+        (&json!("Synced"), &json!("1")),
+        "{result:#}"
+    );
+    let logs = function.logs();
+    let summaries: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("\"sync summary\""))
+        .collect();
+    assert_eq!(summaries.len(), 1, "{logs:#?}");
+    let summary: Value = serde_json::from_str(summaries[0]).unwrap();
+    assert_eq!(
+        (&summary["created"], &summary["problems"]),
+        (&json!(1), &json!("none")),
+        "{summary:#}"
+    );
+    let metrics: Vec<Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    assert_eq!(metrics.len(), 1, "{logs:#?}");
+    assert_eq!(metrics[0]["UsersCreated"], 1.0);
+    assert_eq!(metrics[0]["Resource"], LOGICAL_ID);
+    assert_eq!(
+        metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "ConnectSso"
+    );
+
+    // In progress: skipped, said so, and counted.
+    stand_in.set_stack(&w.stack_id, "UPDATE_ROLLBACK_IN_PROGRESS");
+    let outcome = function
+        .invoke(sync_event(&w, &props).to_string(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(outcome.response_json().unwrap()["Status"], "Skipped");
+    let logs = function.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("sync skipped") && l.contains("UPDATE_ROLLBACK_IN_PROGRESS")),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.contains("\"SyncSkipped\":1.0")),
+        "{logs:#?}"
+    );
+    function.stop().await;
+}
