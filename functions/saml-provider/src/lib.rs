@@ -21,6 +21,7 @@
 pub mod download;
 mod iam;
 pub mod metadata;
+pub mod sync;
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -77,6 +78,8 @@ enum Source<'a> {
 pub struct SamlProvider {
     iam: Iam,
     download: MetadataDownload,
+    /// Asks CloudFormation whether a scheduled sync may act; `None`: syncs are refused.
+    guard: Option<stack_sync::StackGuard>,
 }
 
 impl SamlProvider {
@@ -84,6 +87,15 @@ impl SamlProvider {
         Self {
             iam: Iam::new(iam),
             download,
+            guard: None,
+        }
+    }
+
+    /// With the CloudFormation check a scheduled sync needs ([`sync`]).
+    pub fn with_guard(self, guard: stack_sync::StackGuard) -> Self {
+        Self {
+            guard: Some(guard),
+            ..self
         }
     }
 
@@ -94,7 +106,8 @@ impl SamlProvider {
         Ok(Self::new(
             aws_sdk_iam::Client::new(&config),
             MetadataDownload::from_env(),
-        ))
+        )
+        .with_guard(stack_sync::StackGuard::from_config(&config)))
     }
 
     /// The checked metadata, from whichever source the properties name.
@@ -289,6 +302,15 @@ impl CustomResource for SamlProvider {
             }
         }
         Ok(())
+    }
+
+    /// The scheduled sync: the metadata fetched again, the provider updated when it changed.
+    async fn other_event(
+        &self,
+        event: serde_json::Value,
+        respond_by: Instant,
+    ) -> anyhow::Result<serde_json::Value> {
+        sync::run(self, event, respond_by).await
     }
 }
 
