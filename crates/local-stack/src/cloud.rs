@@ -13,6 +13,10 @@ pub struct Cloud {
     pub iam_proxy: moto_iam_proxy::IamProxy,
     pub connect: connect_emulator::Emulator,
     pub identity_center: identity_center_emulator::Emulator,
+    /// Lambda's Invoke API, for functions that invoke themselves (a long import continuing).
+    pub lambda: local_lambda::LambdaService,
+    /// CloudFormation's view of the local stacks, for the scheduled syncs' checks.
+    pub cloudformation: local_lambda::StackStatus,
     moto: SdkConfig,
     iam: SdkConfig,
 }
@@ -34,6 +38,8 @@ impl Cloud {
             connect: connect_emulator::Emulator::start(connect_emulator::Options::default())
                 .await?,
             identity_center,
+            lambda: local_lambda::LambdaService::start().await?,
+            cloudformation: local_lambda::StackStatus::start().await?,
             moto,
         })
     }
@@ -57,6 +63,11 @@ impl Cloud {
             (
                 "AWS_ENDPOINT_URL_SSO_ADMIN",
                 self.identity_center.endpoint(),
+            ),
+            ("AWS_ENDPOINT_URL_LAMBDA", self.lambda.endpoint()),
+            (
+                "AWS_ENDPOINT_URL_CLOUDFORMATION",
+                self.cloudformation.endpoint(),
             ),
             // The emulated Identity Center serves its SAML metadata over plain http.
             ("CONNECT_SSO_ALLOW_HTTP_METADATA", "true".to_owned()),

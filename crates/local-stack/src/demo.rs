@@ -12,6 +12,11 @@ use crate::template::Template;
 
 pub const AGENTS: &str = "ConnectAgents";
 pub const SUPERVISORS: &str = "ConnectSupervisors";
+/// A large group for the import that takes several runs.
+pub const BULK: &str = "ConnectBulk";
+/// Members of [`BULK`]: at the 2 requests/s of the default client quota and a 30 s function
+/// Timeout, three runs or more.
+pub const BULK_MEMBERS: usize = 90;
 
 /// One person in the demo directory.
 struct Person {
@@ -126,6 +131,53 @@ impl Directory {
         Ok(directory)
     }
 
+    /// A group of `count` people, `bulk000@example.com`…, for a large import.
+    pub async fn seed_bulk(&mut self, cloud: &Cloud, count: usize) -> anyhow::Result<()> {
+        let store = cloud.identity_store();
+        let group = store
+            .create_group()
+            .identity_store_id(&self.identity_store_id)
+            .display_name(BULK)
+            .send()
+            .await
+            .with_context(|| format!("creating group {BULK}"))?;
+        for index in 0..count {
+            let user_name = format!("bulk{index:03}");
+            let user = store
+                .create_user()
+                .identity_store_id(&self.identity_store_id)
+                .user_name(&user_name)
+                .display_name(format!("Bulk {index:03}"))
+                .name(
+                    Name::builder()
+                        .given_name("Bulk")
+                        .family_name(format!("{index:03}"))
+                        .build(),
+                )
+                .emails(
+                    Email::builder()
+                        .value(format!("{user_name}@example.com"))
+                        .r#type("work")
+                        .primary(true)
+                        .build(),
+                )
+                .send()
+                .await
+                .with_context(|| format!("creating user {user_name}"))?;
+            store
+                .create_group_membership()
+                .identity_store_id(&self.identity_store_id)
+                .group_id(group.group_id())
+                .member_id(MemberId::UserId(user.user_id().to_owned()))
+                .send()
+                .await
+                .with_context(|| format!("adding {user_name} to {BULK}"))?;
+        }
+        self.groups.insert(BULK, group.group_id().to_owned());
+        println!("directory: {count} people in {BULK}");
+        Ok(())
+    }
+
     pub async fn join(
         &mut self,
         cloud: &Cloud,
@@ -179,6 +231,8 @@ pub fn parameters(groups: &[&str]) -> BTreeMap<String, String> {
         ),
         ("Groups".to_owned(), groups.join(",")),
         ("RelayStateDestination".to_owned(), "/ccp-v2".to_owned()),
+        // The schedules exist; the demo runs them itself (`Stack::run_schedule`).
+        ("SyncSchedule".to_owned(), "rate(1 hour)".to_owned()),
     ])
 }
 
@@ -266,6 +320,91 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
         "after update, the doctor found problems:\n{report}"
     );
 
+    println!("== between deployments: bob joins {AGENTS} again, and the scheduled sync runs");
+    directory.join(cloud, "bob", AGENTS).await?;
+    let synced = stack.run_schedule("UserSyncSchedule").await?;
+    ensure!(
+        synced["Status"] == "Synced" && synced["Created"] == "1",
+        "the user sync did not import bob: {synced}"
+    );
+    let expected = set(&[
+        "Alice.Smith@Example.com",
+        "Connect-Admin",
+        "bob.jones@example.com",
+        "dave.brown@example.com",
+        "erin.green@example.com",
+    ]);
+    ensure!(
+        connect_logins(cloud, &instance_id) == expected,
+        "after the sync, the Connect users are {:?}, expected {expected:?}",
+        connect_logins(cloud, &instance_id)
+    );
+    let logs = stack.function_logs("ConnectUserImportFunction");
+    ensure!(
+        logs.iter().any(|line| line.contains("\"sync summary\""))
+            && logs.iter().any(|line| line.contains("\"_aws\"")),
+        "the sync logged no summary or metric line"
+    );
+    println!(
+        "check: bob is a Connect user again, without a stack update; the sync logged its summary and metric\n"
+    );
+
+    println!(
+        "== Identity Center rotates the application's SAML certificate; the scheduled sync runs"
+    );
+    let provider_arn = stack.outputs()["SamlProviderArn"].clone();
+    let before = saml_document(cloud, &provider_arn).await?;
+    ensure!(
+        cloud
+            .identity_center
+            .rotate_certificate(&stack.outputs()["ApplicationArn"]),
+        "the emulator did not rotate the certificate"
+    );
+    let synced = stack.run_schedule("SamlMetadataSyncSchedule").await?;
+    ensure!(
+        synced["Updated"] == true,
+        "the metadata sync did not update the provider: {synced}"
+    );
+    let after = saml_document(cloud, &provider_arn).await?;
+    ensure!(
+        before != after,
+        "the IAM provider still has the old metadata"
+    );
+    let again = stack.run_schedule("SamlMetadataSyncSchedule").await?;
+    ensure!(
+        again["Updated"] == false,
+        "a second sync updated again: {again}"
+    );
+    println!(
+        "check: the IAM provider carries the new metadata (certificate until {}); a second sync changed nothing\n",
+        synced["CertificateExpiry"].as_str().unwrap_or("?")
+    );
+
+    println!(
+        "== a large import ({BULK_MEMBERS} more users) with the import's Timeout cut to 30 s: it continues across runs"
+    );
+    directory.seed_bulk(cloud, BULK_MEMBERS).await?;
+    let mut bulk = parameters(&[AGENTS, SUPERVISORS, BULK]);
+    bulk.insert("UserImportTimeout".to_owned(), "30".to_owned());
+    // The new Timeout restarts the function: its logs are this update's only.
+    stack.update(&bulk).await?;
+    let runs = handed_on(&stack);
+    let logins = connect_logins(cloud, &instance_id);
+    ensure!(
+        logins.len() == expected.len() + BULK_MEMBERS
+            && (0..BULK_MEMBERS).all(|i| logins.contains(&format!("bulk{i:03}@example.com"))),
+        "after the large import, the Connect users are {logins:?}"
+    );
+    ensure!(
+        runs >= 1,
+        "the large import finished in one run: the deadline did not force a continuation"
+    );
+    println!(
+        "check: {} Connect users, imported in {} runs (the first handed on to new invocations); CloudFormation got one response\n",
+        logins.len(),
+        runs + 1
+    );
+
     println!("== delete");
     let application_arn = stack.outputs()["ApplicationArn"].clone();
     let provider_arn = stack.outputs()["SamlProviderArn"].clone();
@@ -305,6 +444,30 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
     );
     println!("check: the application, SAML provider, role, Connect users and instance are gone");
     Ok(())
+}
+
+/// The metadata document an IAM SAML provider holds.
+async fn saml_document(cloud: &Cloud, arn: &str) -> anyhow::Result<String> {
+    let provider = cloud
+        .iam()
+        .get_saml_provider()
+        .saml_provider_arn(arn)
+        .send()
+        .await
+        .with_context(|| format!("reading the SAML provider {arn}"))?;
+    Ok(provider
+        .saml_metadata_document()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// How many times the user import handed a request on to a new invocation so far.
+fn handed_on(stack: &Stack<'_>) -> usize {
+    stack
+        .function_logs("ConnectUserImportFunction")
+        .iter()
+        .filter(|line| line.contains("continuing in a new invocation"))
+        .count()
 }
 
 /// The chain a sign-in needs, checked across the emulated services.

@@ -4,7 +4,8 @@
 //! resolved properties changed; delete goes in reverse order.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use local_lambda::{FunctionProcess, ResponseBucket, workspace_binary};
@@ -38,7 +39,7 @@ pub struct Stack<'c> {
     cloud: &'c Cloud,
     template: Template,
     bucket: ResponseBucket,
-    functions: BTreeMap<String, FunctionProcess>,
+    functions: BTreeMap<String, Arc<FunctionProcess>>,
     deployed: BTreeMap<String, Deployed>,
     /// Creation order of what is deployed, for deleting in reverse.
     order: Vec<String>,
@@ -121,12 +122,95 @@ impl<'c> Stack<'c> {
     }
 
     pub async fn delete(&mut self) -> anyhow::Result<()> {
+        self.cloud
+            .cloudformation
+            .set_stack(&self.stack_id(), "DELETE_IN_PROGRESS");
         self.delete_all().await?;
-        for function in self.functions.values() {
+        for (logical_id, function) in &self.functions {
+            self.cloud
+                .lambda
+                .unregister(&self.function_name(logical_id));
             function.stop().await;
         }
         self.functions.clear();
+        self.cloud
+            .cloudformation
+            .set_stack(&self.stack_id(), "DELETE_COMPLETE");
         Ok(())
+    }
+
+    /// The name a function of this stack has (what `AWS_LAMBDA_FUNCTION_NAME` says in it).
+    fn function_name(&self, logical_id: &str) -> String {
+        format!("{}-{logical_id}", self.name)
+    }
+
+    /// Runs the target of the `AWS::Scheduler::Schedule` `logical_id` once, as EventBridge
+    /// Scheduler would: its resolved `Target.Input` sent to the function its `Target.Arn` names.
+    /// Returns what the function returned.
+    pub async fn run_schedule(&mut self, logical_id: &str) -> anyhow::Result<Value> {
+        let schedule = self
+            .deployed
+            .get(logical_id)
+            .filter(|deployed| deployed.resource_type == "AWS::Scheduler::Schedule")
+            .ok_or_else(|| anyhow!("{logical_id} is not a deployed schedule of this stack"))?;
+        let target = &schedule.properties["Target"];
+        let input = target["Input"].as_str().unwrap_or("{}").to_owned();
+        serde_json::from_str::<Value>(&input)
+            .with_context(|| format!("{logical_id}: Target.Input is not JSON: {input}"))?;
+        let arn = target["Arn"].as_str().unwrap_or_default();
+        let function_id = self.function_of(arn).ok_or_else(|| {
+            anyhow!("{logical_id}: Target.Arn {arn} is not a function of this stack")
+        })?;
+        let function = self
+            .functions
+            .get(&function_id)
+            .ok_or_else(|| anyhow!("{logical_id}: function {function_id} is not running"))?;
+        let timeout = self.function_timeout(&function_id, DEFAULT_SERVICE_TIMEOUT);
+        println!("schedule {logical_id}: invoking {function_id}");
+        let outcome = function.invoke(input, timeout).await?;
+        match outcome {
+            local_lambda::Outcome::Response(_) => outcome.response_json(),
+            other => {
+                let logs = function.logs();
+                let tail = logs[logs.len().saturating_sub(10)..].join("\n");
+                bail!(
+                    "{logical_id}: the run of {function_id} ended as {other:?}; its last log lines:\n{tail}"
+                )
+            }
+        }
+    }
+
+    /// The log lines of a running function of this stack.
+    pub fn function_logs(&self, logical_id: &str) -> Vec<String> {
+        self.functions
+            .get(logical_id)
+            .map(|function| function.logs())
+            .unwrap_or_default()
+    }
+
+    /// The logical id of the deployed function whose ARN is `arn`.
+    fn function_of(&self, arn: &str) -> Option<String> {
+        self.deployed
+            .iter()
+            .find(|(_, deployed)| {
+                deployed.resource_type == "AWS::Serverless::Function"
+                    && deployed.made.attributes.get("Arn").map(String::as_str) == Some(arn)
+            })
+            .map(|(id, _)| id.clone())
+    }
+
+    /// The function's resolved Timeout, capped by `limit`.
+    fn function_timeout(&self, function_id: &str, limit: Duration) -> Duration {
+        self.deployed
+            .get(function_id)
+            .and_then(|function| seconds(&function.properties["Timeout"]))
+            .or_else(|| {
+                self.template
+                    .resource(function_id)
+                    .and_then(|function| seconds(&function["Properties"]["Timeout"]))
+            })
+            .unwrap_or(limit)
+            .min(limit)
     }
 
     async fn apply(
@@ -135,6 +219,9 @@ impl<'c> Stack<'c> {
         operation: &str,
     ) -> anyhow::Result<()> {
         let parameters = self.template.parameter_values(given)?;
+        self.cloud
+            .cloudformation
+            .set_stack(&self.stack_id(), &format!("{operation}_IN_PROGRESS"));
         let pseudo = self.pseudo_parameters();
         let conditions = evaluate_conditions(&self.template, &parameters, &pseudo)?;
         check_rules(&self.template, &parameters, &pseudo, &conditions)?;
@@ -161,11 +248,7 @@ impl<'c> Stack<'c> {
                 }
                 continue;
             }
-            let made_now: BTreeMap<String, Made> = self
-                .deployed
-                .iter()
-                .map(|(id, deployed)| (id.clone(), deployed.made.clone()))
-                .collect();
+            let made_now = self.made_now();
             let scope = Scope {
                 parameters: &parameters,
                 pseudo: &pseudo,
@@ -250,11 +333,7 @@ impl<'c> Stack<'c> {
         for (logical_id, previous) in cleanup.into_iter().rev() {
             self.remove(&logical_id, &previous).await?;
         }
-        let made_now: BTreeMap<String, Made> = self
-            .deployed
-            .iter()
-            .map(|(id, deployed)| (id.clone(), deployed.made.clone()))
-            .collect();
+        let made_now = self.made_now();
         let scope = Scope {
             parameters: &parameters,
             pseudo: &pseudo,
@@ -360,6 +439,9 @@ impl<'c> Stack<'c> {
     ) -> anyhow::Result<()> {
         match deployed.resource_type.as_str() {
             "AWS::Serverless::Function" => {
+                self.cloud
+                    .lambda
+                    .unregister(&self.function_name(logical_id));
                 if let Some(function) = self.functions.remove(logical_id) {
                     function.stop().await;
                 }
@@ -406,7 +488,9 @@ impl<'c> Stack<'c> {
                 anyhow!("{logical_id}: Metadata.BuildProperties.Binary names no binary")
             })?;
         let binary = workspace_binary(binary_name)?;
+        let name = self.function_name(logical_id);
         let mut environment = self.cloud.function_environment();
+        environment.push(("AWS_LAMBDA_FUNCTION_NAME".to_owned(), name.clone()));
         if let Some(variables) = properties["Environment"]["Variables"].as_object() {
             for (key, value) in variables {
                 let text = value
@@ -419,10 +503,14 @@ impl<'c> Stack<'c> {
         if let Some(previous) = self.functions.remove(logical_id) {
             previous.stop().await;
         }
-        let function = FunctionProcess::spawn(&binary, &environment).await?;
+        let function = Arc::new(FunctionProcess::spawn(&binary, &environment).await?);
         function.initialised(Duration::from_secs(30)).await?;
+        // Lambda's default when the template sets none (Globals are merged in already).
+        let timeout = seconds(&properties["Timeout"]).unwrap_or(Duration::from_secs(3));
+        self.cloud
+            .lambda
+            .register(&name, Arc::clone(&function), timeout);
         self.functions.insert(logical_id.to_owned(), function);
-        let name = format!("{}-{logical_id}", self.name);
         Ok(Made {
             attributes: BTreeMap::from([(
                 "Arn".to_owned(),
@@ -573,45 +661,44 @@ impl<'c> Stack<'c> {
         event: Value,
     ) -> anyhow::Result<Value> {
         let token = properties["ServiceToken"].as_str().unwrap_or_default();
-        let function_id = self
-            .deployed
-            .iter()
-            .find(|(_, deployed)| {
-                deployed.made.attributes.get("Arn").map(String::as_str) == Some(token)
-            })
-            .map(|(id, _)| id.clone())
-            .ok_or_else(|| {
-                anyhow!("{logical_id}: ServiceToken {token:?} is not a function of this stack")
-            })?;
+        let function_id = self.function_of(token).ok_or_else(|| {
+            anyhow!("{logical_id}: ServiceToken {token:?} is not a function of this stack")
+        })?;
         let function = self
             .functions
             .get(&function_id)
+            .cloned()
             .ok_or_else(|| anyhow!("{logical_id}: function {function_id} is not running"))?;
         let timeout = seconds(&properties["ServiceTimeout"]).unwrap_or(DEFAULT_SERVICE_TIMEOUT);
         let key = event["RequestId"].as_str().unwrap_or_default().to_owned();
-        // The function's own time limit: the template's Timeout of that function, capped by the
-        // custom resource's ServiceTimeout.
-        let function_timeout = self
-            .template
-            .resource(&function_id)
-            .and_then(|function| seconds(&function["Properties"]["Timeout"]))
-            .unwrap_or(timeout)
-            .min(timeout);
+        // The function's own time limit: its Timeout, capped by the custom resource's ServiceTimeout.
+        let function_timeout = self.function_timeout(&function_id, timeout);
+        let started = Instant::now();
         let outcome = function.invoke(event.to_string(), function_timeout).await?;
-        let document = match self
-            .bucket
-            .wait_for_document(&key, Duration::from_secs(5))
-            .await
-        {
-            Ok(document) => document,
-            Err(_) => {
-                let logs = function.logs();
-                let tail = logs[logs.len().saturating_sub(10)..].join("\n");
-                bail!(
-                    "{logical_id}: no response from {function_id} ({outcome:?}); its last log lines:\n{tail}"
-                )
+        // A function may hand the request on to new invocations of itself (through the Lambda
+        // Invoke API): wait while they run, as CloudFormation waits up to the ServiceTimeout.
+        let name = self.function_name(&function_id);
+        let document = loop {
+            match self
+                .bucket
+                .wait_for_document(&key, Duration::from_secs(5))
+                .await
+            {
+                Ok(document) => break document,
+                Err(_) if self.cloud.lambda.busy(&name) && started.elapsed() < timeout => {}
+                Err(_) => {
+                    let logs = function.logs();
+                    let tail = logs[logs.len().saturating_sub(10)..].join("\n");
+                    bail!(
+                        "{logical_id}: no response from {function_id} ({outcome:?}); its last log lines:\n{tail}"
+                    )
+                }
             }
         };
+        let responses = self.bucket.received_for(&key).len();
+        if responses != 1 {
+            bail!("{logical_id}: {responses} responses to one request, expected exactly one");
+        }
         if document["Status"] != "SUCCESS" {
             bail!(
                 "{}",
@@ -664,6 +751,30 @@ impl<'c> Stack<'c> {
         ])
     }
 
+    /// What `Ref` and `Fn::GetAtt` can name now: the deployed resources, and the role SAM makes
+    /// for each deployed function without a `Role` (not emulated: the functions run with the
+    /// local credentials).
+    fn made_now(&self) -> BTreeMap<String, Made> {
+        let mut made: BTreeMap<String, Made> = self
+            .deployed
+            .iter()
+            .map(|(id, deployed)| (id.clone(), deployed.made.clone()))
+            .collect();
+        for (role, function) in self.implicit_resources() {
+            if self.deployed.contains_key(&function) {
+                let name = format!("{}-{role}-local", self.name);
+                made.entry(role).or_insert_with(|| Made {
+                    attributes: BTreeMap::from([(
+                        "Arn".to_owned(),
+                        format!("arn:aws:iam::{ACCOUNT_ID}:role/{name}"),
+                    )]),
+                    reference: name,
+                });
+            }
+        }
+        made
+    }
+
     /// Resources SAM adds for a function (its role), mapped to the function that brings them.
     fn implicit_resources(&self) -> BTreeMap<String, String> {
         self.template
@@ -678,6 +789,26 @@ impl<'c> Stack<'c> {
     }
 
     fn event(&mut self, logical_id: &str, resource_type: &str, status: &str, detail: &str) {
+        let stack_id = self.stack_id();
+        if logical_id == "(stack)" {
+            self.cloud.cloudformation.set_stack(&stack_id, status);
+        } else {
+            let physical_id = match status {
+                "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_IN_PROGRESS" => detail.to_owned(),
+                _ => self
+                    .deployed
+                    .get(logical_id)
+                    .map(|deployed| deployed.made.reference.clone())
+                    .unwrap_or_default(),
+            };
+            self.cloud.cloudformation.set_resource(
+                &stack_id,
+                logical_id,
+                &physical_id,
+                resource_type,
+                status,
+            );
+        }
         let event = StackEvent {
             logical_id: logical_id.to_owned(),
             resource_type: resource_type.to_owned(),
