@@ -47,9 +47,16 @@ fn the_guide_steps_are_created_in_the_guides_order() {
             resource["Properties"]["Runtime"], "provided.al2023",
             "{function}: Globals apply"
         );
+        // A number, or a Number parameter with a default (UserImportTimeout).
+        let timeout = &resource["Properties"]["Timeout"];
+        let seconds = timeout.as_u64().or_else(|| {
+            let parameter = &template.parameters[timeout["Ref"].as_str()?];
+            assert_eq!(parameter["Type"], "Number", "{function}: Timeout parameter");
+            parameter["Default"].as_u64()
+        });
         assert!(
-            resource["Properties"]["Timeout"].as_u64().is_some(),
-            "{function}: a Timeout"
+            seconds.is_some_and(|s| (1..=900).contains(&s)),
+            "{function}: a Timeout of 1-900 s, got {timeout}"
         );
     }
 }
