@@ -277,7 +277,10 @@ async fn the_function_logs_one_summary_line_and_one_metric_line_per_sync() {
 
 #[test]
 fn the_sample_sync_event_parses_as_the_function_would_parse_it() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/connect-user-import/sync.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/connect-user-import/sync.json"
+    );
     let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let sync = SyncRequest::from_event(&event).unwrap().unwrap();
     let properties: connect_user_import::properties::Properties = sync.properties().unwrap();

@@ -29,9 +29,14 @@ fn every_sample_event_parses_as_the_function_would_parse_it() {
 
 #[test]
 fn the_sample_sync_event_parses_as_the_function_would_parse_it() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/saml-provider/sync.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/saml-provider/sync.json"
+    );
     let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let sync = stack_sync::SyncRequest::from_event(&event).unwrap().unwrap();
+    let sync = stack_sync::SyncRequest::from_event(&event)
+        .unwrap()
+        .unwrap();
     assert_eq!(sync.logical_resource_id, "SamlProvider");
     let properties: Properties = sync.properties().unwrap();
     assert_eq!(properties.name.as_deref(), Some("Connect-SSO"));
