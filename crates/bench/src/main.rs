@@ -22,7 +22,8 @@ use subjects::{SUBJECTS, Subject, label};
 /// Targets from the issue: init on this machine, peak RSS, zipped package.
 const INIT_TARGET_MS: f64 = 15.0;
 const PEAK_RSS_TARGET_MIB: f64 = 30.0;
-const ZIP_TARGET_MIB: f64 = 4.0;
+/// 4 MB read strictly, as 4,000,000 bytes.
+const ZIP_TARGET_BYTES: u64 = 4_000_000;
 
 #[derive(Parser)]
 #[command(about = "Cold start, memory and package size of every function")]
@@ -265,12 +266,12 @@ fn package_table(
     )?;
     writeln!(
         report,
-        "Crates added: linked on {} beyond the core's own tree (`cargo tree -e normal -p <function>` minus `-p custom-resource`).\n",
+        "Crates added: linked on {} beyond the core's own tree (`cargo tree -e normal,no-proc-macro -p <function>` minus `-p custom-resource`).\n",
         package::LAMBDA_TARGET
     )?;
     writeln!(
         report,
-        "| Function | bootstrap | zip | target ≤ {ZIP_TARGET_MIB} MB | zip beyond the baseline | crates added | AWS SDK services |"
+        "| Function | bootstrap | zip | target ≤ 4 MB (4,000,000 bytes) | zip beyond the baseline | crates added | AWS SDK services |"
     )?;
     writeln!(report, "|---|---:|---:|---|---:|---:|---|")?;
     let baseline_subject = subjects
@@ -310,11 +311,12 @@ fn package_table(
         };
         writeln!(
             report,
-            "| {} | {:.2} MiB | {:.2} MiB | {} | {beyond} | {added} | {services} |",
+            "| {} | {:.2} MiB | {:.2} MiB ({} bytes) | {} | {beyond} | {added} | {services} |",
             label(subject),
             mib_of_bytes(built.bootstrap_bytes),
             mib_of_bytes(built.zip_bytes),
-            verdict(mib_of_bytes(built.zip_bytes) <= ZIP_TARGET_MIB),
+            built.zip_bytes,
+            verdict(built.zip_bytes <= ZIP_TARGET_BYTES),
         )?;
     }
     writeln!(report)?;
