@@ -58,6 +58,11 @@ build: tools-venv
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam build
 
+# Cold start, memory and package size of every function (BENCHMARKS.md); about 30 minutes cold.
+bench: venv tools-venv
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" scripts/bench
+
 clean:
 	cargo clean
 	rm -rf .aws-sam $(VENV) $(TOOLS_VENV)

@@ -36,10 +36,10 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 pub use download::{ALLOW_HTTP_ENV, MetadataDownload};
-pub use iam::provider_name;
+pub use iam::{Iam, provider_name};
 pub use metadata::Metadata;
 
-use iam::{Created, Iam};
+use iam::Created;
 
 /// Longest IAM SAML provider name.
 const MAX_NAME_CHARS: usize = 128;

@@ -680,28 +680,11 @@ async fn role_exists(clients: &Clients, arn: &str) -> Result<bool, String> {
 }
 
 async fn provider_document(clients: &Clients, arn: &str) -> Result<Option<String>, String> {
-    match clients
-        .iam
-        .get_saml_provider()
-        .saml_provider_arn(arn)
-        .send()
+    // The SAML-provider function's own read: the same call, the same "gone" rule.
+    saml_provider::Iam::new(clients.iam.clone())
+        .document(arn)
         .await
-    {
-        Ok(output) => Ok(Some(
-            output
-                .saml_metadata_document()
-                .unwrap_or_default()
-                .to_owned(),
-        )),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_entity_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(error_text(&error)),
-    }
+        .map_err(|error| format!("{error:#}"))
 }
 
 async fn role_attribute(clients: &Clients, target: &Target, found: &mut Found) -> Check {
