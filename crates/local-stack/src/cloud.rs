@@ -1,8 +1,12 @@
 //! The emulated cloud a local stack is deployed into: moto (IAM, identity store, STS), the
 //! project's Connect and Identity Center emulators, and the clients to inspect them.
 
+use std::sync::Arc;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+
+use crate::recorder::{Protocol, Recorder};
 
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -11,12 +15,16 @@ pub struct Cloud {
     pub moto_endpoint: String,
     /// moto's IAM behind the layer that keeps SAML provider tags (moto drops them).
     pub iam_proxy: moto_iam_proxy::IamProxy,
-    pub connect: connect_emulator::Emulator,
+    pub connect: Arc<connect_emulator::Emulator>,
     pub identity_center: identity_center_emulator::Emulator,
     /// Lambda's Invoke API, for functions that invoke themselves (a long import continuing).
     pub lambda: local_lambda::LambdaService,
     /// CloudFormation's view of the local stacks, for the scheduled syncs' checks.
     pub cloudformation: local_lambda::StackStatus,
+    /// Every call the functions make, through the endpoints of [`Cloud::function_environment`].
+    pub recorder: Recorder,
+    /// Those endpoints: (SDK endpoint variable, recording proxy).
+    function_endpoints: Vec<(&'static str, String)>,
     moto: SdkConfig,
     iam: SdkConfig,
 }
@@ -31,15 +39,79 @@ impl Cloud {
         let identity_center = identity_center_emulator::Emulator::start().await?;
         // Metadata URLs point at the emulator, so the SAML provider can download them here.
         identity_center.use_local_portal();
+        let connect = Arc::new(
+            connect_emulator::Emulator::start(connect_emulator::Options::default()).await?,
+        );
+        let lambda = local_lambda::LambdaService::start().await?;
+        let cloudformation = local_lambda::StackStatus::start().await?;
+        let recorder = Recorder::new();
+        let users = Arc::clone(&connect);
+        recorder.look_up_connect_tags(Arc::new(move |instance, user| {
+            users
+                .users(instance)
+                .into_iter()
+                .find(|snapshot| snapshot.id == user)
+                .map(|snapshot| snapshot.tags)
+                .unwrap_or_default()
+        }));
+        let fronts: [(&'static str, &'static str, Protocol, String); 7] = [
+            (
+                "AWS_ENDPOINT_URL_IAM",
+                "iam",
+                Protocol::Query,
+                iam_proxy.endpoint.clone(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_IDENTITYSTORE",
+                "identitystore",
+                Protocol::Json,
+                moto_endpoint.to_owned(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_STS",
+                "sts",
+                Protocol::Query,
+                moto_endpoint.to_owned(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_CONNECT",
+                "connect",
+                Protocol::ConnectRest,
+                connect.endpoint(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_SSO_ADMIN",
+                "sso-admin",
+                Protocol::Json,
+                identity_center.endpoint(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_LAMBDA",
+                "lambda",
+                Protocol::LambdaRest,
+                lambda.endpoint(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_CLOUDFORMATION",
+                "cloudformation",
+                Protocol::Query,
+                cloudformation.endpoint(),
+            ),
+        ];
+        let mut function_endpoints = Vec::new();
+        for (variable, api, protocol, upstream) in fronts {
+            function_endpoints.push((variable, recorder.front(api, protocol, &upstream).await?));
+        }
         Ok(Self {
             moto_endpoint: moto_endpoint.to_owned(),
             iam_proxy,
             iam,
-            connect: connect_emulator::Emulator::start(connect_emulator::Options::default())
-                .await?,
+            connect,
             identity_center,
-            lambda: local_lambda::LambdaService::start().await?,
-            cloudformation: local_lambda::StackStatus::start().await?,
+            lambda,
+            cloudformation,
+            recorder,
+            function_endpoints,
             moto,
         })
     }
@@ -53,28 +125,18 @@ impl Cloud {
     }
 
     /// What a function process needs to find every service in this cloud: the SDK's standard
-    /// endpoint variables, which is also how a real deployment would be redirected.
+    /// endpoint variables, which is also how a real deployment would be redirected. Each points
+    /// at a recording proxy in front of the service ([`Cloud::recorder`]).
     pub fn function_environment(&self) -> Vec<(String, String)> {
-        [
-            ("AWS_ENDPOINT_URL_IAM", self.iam_proxy.endpoint.clone()),
-            ("AWS_ENDPOINT_URL_IDENTITYSTORE", self.moto_endpoint.clone()),
-            ("AWS_ENDPOINT_URL_STS", self.moto_endpoint.clone()),
-            ("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint()),
-            (
-                "AWS_ENDPOINT_URL_SSO_ADMIN",
-                self.identity_center.endpoint(),
-            ),
-            ("AWS_ENDPOINT_URL_LAMBDA", self.lambda.endpoint()),
-            (
-                "AWS_ENDPOINT_URL_CLOUDFORMATION",
-                self.cloudformation.endpoint(),
-            ),
+        self.function_endpoints
+            .iter()
+            .map(|(variable, endpoint)| ((*variable).to_owned(), endpoint.clone()))
             // The emulated Identity Center serves its SAML metadata over plain http.
-            ("CONNECT_SSO_ALLOW_HTTP_METADATA", "true".to_owned()),
-        ]
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect()
+            .chain([(
+                "CONNECT_SSO_ALLOW_HTTP_METADATA".to_owned(),
+                "true".to_owned(),
+            )])
+            .collect()
     }
 }
 

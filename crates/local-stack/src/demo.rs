@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context as _, anyhow, ensure};
 use aws_sdk_identitystore::types::{Email, MemberId, Name};
 
-use crate::cloud::{Cloud, REGION, sdk_config};
+use crate::cloud::{ACCOUNT_ID, Cloud, REGION, sdk_config};
+use crate::permissions::{Call, Request, Table, allows, check_calls, resolved_statements};
 use crate::stack::Stack;
 use crate::template::Template;
 
@@ -236,6 +237,16 @@ pub fn parameters(groups: &[&str]) -> BTreeMap<String, String> {
     ])
 }
 
+/// `parameters` for an existing Connect instance (`ConnectInstanceId`) instead of a new one.
+pub fn on_instance(
+    mut parameters: BTreeMap<String, String>,
+    instance_id: &str,
+) -> BTreeMap<String, String> {
+    parameters.remove("ConnectInstanceAlias");
+    parameters.insert("ConnectInstanceId".to_owned(), instance_id.to_owned());
+    parameters
+}
+
 /// A Connect user as a person would check it: login name and whether this stack manages it.
 fn connect_logins(cloud: &Cloud, instance_id: &str) -> BTreeSet<String> {
     cloud
@@ -258,11 +269,17 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
         directory.identity_store_id
     );
 
+    // Two existing SAML instances: the stack starts on the first and an update moves it to the
+    // second, whose cleanup Delete (under the new policy) must remove the first one's users.
+    let first = cloud.connect.create_instance("connect-sso-first", "SAML");
+    let second = cloud.connect.create_instance("connect-sso-second", "SAML");
     let mut stack = Stack::new("connect-sso-local", cloud, template).await?;
-    println!("== create");
-    stack.create(&parameters(&[AGENTS])).await?;
+    println!("== create, on the existing Connect instance {}", first.id);
+    stack
+        .create(&on_instance(parameters(&[AGENTS]), &first.id))
+        .await?;
     print_outputs(&stack);
-    let instance_id = stack
+    let mut instance_id = stack
         .outputs()
         .get("ConnectInstanceId")
         .cloned()
@@ -286,21 +303,39 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
         report.failed().all(|check| check.detail.contains("carol")),
         "the doctor did not name carol: {report}"
     );
-    // Someone adds a Connect user by hand: the stack must never touch it.
-    cloud.connect.add_user(
-        &instance_id,
-        connect_emulator::UserSnapshot::new("Connect-Admin"),
-    );
+    // Someone adds a Connect user by hand, in both instances: the stack must never touch it.
+    for instance in [&first.id, &second.id] {
+        cloud.connect.add_user(
+            instance,
+            connect_emulator::UserSnapshot::new("Connect-Admin"),
+        );
+    }
     println!(
         "check: Connect users {expected:?}; the application, SAML provider and role exist and agree\n"
     );
 
-    println!("== directory changes, and the stack is updated to import {SUPERVISORS} too");
+    println!(
+        "== directory changes, and the stack is updated to import {SUPERVISORS} too, into the Connect instance {}",
+        second.id
+    );
     directory.join(cloud, "erin", AGENTS).await?;
     directory.leave(cloud, "bob", AGENTS).await?;
     directory.leave(cloud, "carol", AGENTS).await?;
-    stack.update(&parameters(&[AGENTS, SUPERVISORS])).await?;
+    let update_calls = cloud.recorder.calls().len();
+    stack
+        .update(&on_instance(parameters(&[AGENTS, SUPERVISORS]), &second.id))
+        .await?;
     print_outputs(&stack);
+    ensure!(
+        connect_logins(cloud, &first.id) == set(&["Connect-Admin"]),
+        "after moving to another instance, the first one's users are {:?}: the cleanup Delete left the stack's users behind",
+        connect_logins(cloud, &first.id)
+    );
+    check_cleanup_allowed(cloud, &stack, update_calls, &first.id)?;
+    println!(
+        "check: the first instance keeps only its hand-made user; the cleanup Delete's Connect calls were allowed by the new policy"
+    );
+    instance_id = second.id.clone();
     let expected = set(&[
         "Alice.Smith@Example.com",
         "Connect-Admin",
@@ -384,7 +419,7 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
         "== a large import ({BULK_MEMBERS} more users) with the import's Timeout cut to 30 s: it continues across runs"
     );
     directory.seed_bulk(cloud, BULK_MEMBERS).await?;
-    let mut bulk = parameters(&[AGENTS, SUPERVISORS, BULK]);
+    let mut bulk = on_instance(parameters(&[AGENTS, SUPERVISORS, BULK]), &second.id);
     bulk.insert("UserImportTimeout".to_owned(), "30".to_owned());
     // The new Timeout restarts the function: its logs are this update's only.
     stack.update(&bulk).await?;
@@ -438,11 +473,107 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
             .is_err(),
         "the role {role_name} is still there"
     );
-    ensure!(
-        cloud.connect.users(&instance_id).is_empty(),
-        "the Connect instance {instance_id} still has users"
+    for instance in [&first.id, &second.id] {
+        ensure!(
+            connect_logins(cloud, instance) == set(&["Connect-Admin"]),
+            "the Connect instance {instance} still has the stack's users: {:?}",
+            connect_logins(cloud, instance)
+        );
+    }
+    println!(
+        "check: the application, SAML provider, role and the stack's Connect users are gone; the hand-made user stays"
     );
-    println!("check: the application, SAML provider, role, Connect users and instance are gone");
+
+    let table = Table::load()?;
+    let recorded = cloud.recorder.calls();
+    let calls: Vec<Call> = recorded
+        .iter()
+        .map(|call| Call {
+            function: call.caller.clone(),
+            call: call.call.clone(),
+        })
+        .collect();
+    let problems = check_calls(&table, &calls);
+    ensure!(
+        problems.is_empty(),
+        "the functions made calls permissions.yaml does not list:\n{}",
+        problems.join("\n")
+    );
+    let distinct: BTreeSet<(&str, &str)> = calls
+        .iter()
+        .map(|call| (call.function.as_str(), call.call.as_str()))
+        .collect();
+    println!(
+        "check: all {} calls of the functions ({} distinct) are in permissions.yaml",
+        calls.len(),
+        distinct.len()
+    );
+    Ok(())
+}
+
+/// The Connect calls the user import made since `from` (the update that moved the stack to another
+/// instance), each evaluated against the import's policy as the update left it: CloudFormation's
+/// cleanup Delete of the first instance's users runs under that new policy.
+fn check_cleanup_allowed(
+    cloud: &Cloud,
+    stack: &Stack<'_>,
+    from: usize,
+    previous_instance: &str,
+) -> anyhow::Result<()> {
+    let table = Table::load()?;
+    let policies = stack
+        .resolved_properties("ConnectUserImportFunction")
+        .map(|properties| properties["Policies"].clone())
+        .ok_or_else(|| anyhow!("the import function is not deployed"))?;
+    let statements = resolved_statements(&policies);
+    let calls = cloud.recorder.calls();
+    let mut deleted_in_previous = 0;
+    for call in calls.iter().skip(from) {
+        if call.caller != "connect-user-import" || !call.call.starts_with("connect:") {
+            continue;
+        }
+        let Some(instance) = &call.connect_instance else {
+            continue;
+        };
+        let instance_arn = format!("arn:aws:connect:{REGION}:{ACCOUNT_ID}:instance/{instance}");
+        let resource = match &call.connect_user {
+            Some(user) => format!("{instance_arn}/agent/{user}"),
+            None => instance_arn,
+        };
+        let context: BTreeMap<String, String> = call
+            .resource_tags
+            .iter()
+            .map(|(key, value)| (format!("aws:ResourceTag/{key}"), value.clone()))
+            .collect();
+        let row = table
+            .row("connect-user-import", &call.call)
+            .ok_or_else(|| {
+                anyhow!(
+                    "connect-user-import called {}, which permissions.yaml does not list",
+                    call.call
+                )
+            })?;
+        // The primary action, on the resource the call names. (What a dependent action is
+        // checked on, e.g. SearchUsers' DescribeUser, AWS does not document: not evaluated.)
+        let action = &row.actions[0];
+        let request = Request {
+            action: action.clone(),
+            resource: resource.clone(),
+            context,
+        };
+        ensure!(
+            allows(&statements, &request),
+            "the import's policy after the update denies {action} on {resource} (tags {:?})",
+            call.resource_tags
+        );
+        if call.call == "connect:DeleteUser" && instance == previous_instance {
+            deleted_in_previous += 1;
+        }
+    }
+    ensure!(
+        deleted_in_previous > 0,
+        "no DeleteUser in the previous instance {previous_instance} was recorded during the update"
+    );
     Ok(())
 }
 

@@ -3,5 +3,7 @@
 
 pub mod cloud;
 pub mod demo;
+pub mod permissions;
+pub mod recorder;
 pub mod stack;
 pub mod template;

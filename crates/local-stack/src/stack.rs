@@ -82,6 +82,13 @@ impl<'c> Stack<'c> {
             .map(|deployed| deployed.made.reference.as_str())
     }
 
+    /// A deployed resource's properties as resolved (e.g. a function's `Policies` in force).
+    pub fn resolved_properties(&self, logical_id: &str) -> Option<&Value> {
+        self.deployed
+            .get(logical_id)
+            .map(|deployed| &deployed.properties)
+    }
+
     pub fn attribute(&self, logical_id: &str, attribute: &str) -> Option<&str> {
         self.deployed
             .get(logical_id)?
@@ -491,6 +498,9 @@ impl<'c> Stack<'c> {
         let name = self.function_name(logical_id);
         let mut environment = self.cloud.function_environment();
         environment.push(("AWS_LAMBDA_FUNCTION_NAME".to_owned(), name.clone()));
+        // Each function signs with its own access key id, its binary's name: the recording
+        // proxies attribute every call to the function that made it (permissions.yaml).
+        environment.push(("AWS_ACCESS_KEY_ID".to_owned(), binary_name.to_owned()));
         if let Some(variables) = properties["Environment"]["Variables"].as_object() {
             for (key, value) in variables {
                 let text = value
