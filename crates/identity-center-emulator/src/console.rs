@@ -52,6 +52,13 @@ struct ByInstanceId {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListProfiles {
+    instance_id: String,
+    marker: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListApplicationInstances {
     marker: Option<String>,
     /// Shape unknown (reference §3.9); accepted and ignored.
@@ -195,7 +202,12 @@ pub(crate) fn handle(
             let instance = state.instance_in_region(region)?;
             let mut application = Application::new(instance, request.name, request.template_id);
             application.invisible_reads = state.consistency_lag;
-            let wire = state.wire(&application);
+            // ASSUMPTION `create-answer-shape`: only `applicationInstance.instanceId` is known.
+            let wire = if state.answers.full_create_answer {
+                state.wire(&application)
+            } else {
+                json!({ "instanceId": application.instance_id() })
+            };
             state.applications.push(application);
             Ok(json!({ "applicationInstance": wire }))
         }
@@ -207,17 +219,16 @@ pub(crate) fn handle(
         "ListApplicationInstances" => {
             let request: ListApplicationInstances = parse(operation, body)?;
             let instance_arn = state.instance_in_region(region)?.arn.clone();
-            let portal = state.portal_base(region);
-            let mut all: Vec<Value> = Vec::new();
-            for application in state
-                .applications
-                .iter_mut()
-                .filter(|a| a.instance_arn == instance_arn)
-            {
-                if !application.take_invisible_read() {
-                    all.push(application.wire(&portal));
+            let mut visible = Vec::new();
+            for (index, application) in state.applications.iter_mut().enumerate() {
+                if application.instance_arn == instance_arn && !application.take_invisible_read() {
+                    visible.push(index);
                 }
             }
+            let all: Vec<Value> = visible
+                .into_iter()
+                .map(|index| state.wire(&state.applications[index]))
+                .collect();
             let (items, marker) = page(&all, request.marker.as_deref(), state.page_size, "marker")?;
             let mut response = json!({ "applicationInstances": items });
             if let Some(marker) = marker {
@@ -271,14 +282,22 @@ pub(crate) fn handle(
             Ok(json!({}))
         }
         "ListProfiles" => {
-            let request: ByInstanceId = parse(operation, body)?;
+            // Paged by `marker` like ListApplicationInstances (ASSUMPTION `profiles-paged`: no
+            // source shows a ListProfiles marker; a client that follows one copes either way).
+            let request: ListProfiles = parse(operation, body)?;
             let index = find(state, region, &request.instance_id)?;
             let profiles: Vec<Value> = state.applications[index]
                 .profiles
                 .iter()
                 .map(|p| json!({ "profileId": p.id, "name": p.name, "status": p.status }))
                 .collect();
-            Ok(json!({ "applicationProfiles": profiles }))
+            let (items, marker) =
+                page(&profiles, request.marker.as_deref(), state.page_size, "marker")?;
+            let mut response = json!({ "applicationProfiles": items });
+            if let Some(marker) = marker {
+                response["marker"] = json!(marker);
+            }
+            Ok(response)
         }
         "DeleteProfile" => {
             let request: DeleteProfile = parse(operation, body)?;

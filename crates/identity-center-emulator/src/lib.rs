@@ -303,10 +303,96 @@ impl Emulator {
         self.shared.lock().consistency_lag = reads;
     }
 
-    /// Page size of ListApplicationInstances and of sso-admin lists without MaxResults
-    /// (default 10).
+    /// Page size of ListApplicationInstances, ListProfiles, ListTagsForResource and of sso-admin
+    /// lists without MaxResults (default 10).
     pub fn set_page_size(&self, page_size: usize) {
         self.shared.lock().page_size = page_size.max(1);
+    }
+
+    /// The next `n` calls of `operation` (either API) answer HTTP `status` (500, 503...), whatever
+    /// comes in between: a failure at one chosen step.
+    pub fn fail_operation(&self, operation: &str, n: u32, status: u16) {
+        self.shared
+            .lock()
+            .operation_failures
+            .push((operation.to_string(), n, status));
+    }
+
+    /// How many requests were answered ThrottlingException so far (so a test can show the
+    /// throttle was met, not just set).
+    pub fn throttled_requests(&self) -> u32 {
+        self.shared.lock().throttled
+    }
+
+    /// The application drops out of the next `reads` lists and public lookups by ARN (tags
+    /// included), as just after its creation under eventual consistency.
+    pub fn hide_application_for(&self, application_arn: &str, reads: u32) {
+        let mut state = self.shared.lock();
+        if let Some(index) = state.application_index_by_arn(application_arn) {
+            state.applications[index].invisible_reads = reads;
+        }
+    }
+
+    /// Adds `count` more profiles to an application (AWS makes them implicitly; a real
+    /// application may hold several).
+    pub fn add_profiles(&self, application_arn: &str, count: usize) {
+        let mut state = self.shared.lock();
+        if let Some(index) = state.application_index_by_arn(application_arn) {
+            for _ in 0..count {
+                state.applications[index].profiles.push(state::Profile {
+                    id: format!("p-{}", wire::random_hex(16)),
+                    name: "Extra".to_string(),
+                    status: "ENABLED".to_string(),
+                });
+            }
+        }
+    }
+
+    /// ASSUMPTION `get-returns-response-config`: whether GetApplicationInstance and
+    /// ListApplicationInstances show `responseConfig` and `responseSchemaConfig` (default: yes,
+    /// as the Huawei Cloud port does; no AWS caller reads them).
+    pub fn set_response_config_readable(&self, readable: bool) {
+        self.shared.lock().answers.response_config = readable;
+    }
+
+    /// ASSUMPTION `console-echoes-instance-name`: whether Get/List show the `name` given to
+    /// CreateApplicationInstance (default: yes, as the Huawei Cloud port does).
+    pub fn set_name_echoed(&self, echoed: bool) {
+        self.shared.lock().answers.name = echoed;
+    }
+
+    /// ASSUMPTION `create-answer-shape`: whether CreateApplicationInstance answers the whole
+    /// object (default) or only `{"applicationInstance": {"instanceId": …}}`.
+    pub fn set_full_create_answer(&self, full: bool) {
+        self.shared.lock().answers.full_create_answer = full;
+    }
+
+    /// ASSUMPTION `missing-instance-error`: the sso-admin error for an instance ARN that does not
+    /// exist: `ResourceNotFoundException` (default), `ValidationException` or
+    /// `AccessDeniedException`.
+    pub fn set_missing_instance_error(&self, error: &'static str) {
+        self.shared.lock().answers.missing_instance_error = error;
+    }
+
+    /// Adds an AWS-managed application to the instance whose Get/List object is exactly
+    /// `answer` (say, no `display`, another template, fields of odd types, or even no
+    /// `instanceId`): the applications of other kinds that ListApplicationInstances returns and
+    /// whose shapes no public source records. Returns its ARN.
+    pub fn add_aws_managed_application(&self, instance_arn: &str, answer: Value) -> String {
+        let mut state = self.shared.lock();
+        let Some(instance) = state.instance(instance_arn) else {
+            panic!("add_aws_managed_application: no emulated instance {instance_arn}");
+        };
+        let mut application = Application::new(
+            instance,
+            format!("aws-managed-{}", wire::random_hex(8)),
+            "tpl-0000000000000000".to_string(),
+        );
+        application.foreign = true;
+        application.raw_wire = Some(answer);
+        let arn = application.arn();
+        state.applications.push(application);
+        arn
     }
 }
 
@@ -420,6 +506,7 @@ fn serve(shared: &Shared, api: Api, headers: &HeaderMap, body: &[u8]) -> Respons
     };
     if state.throttle_remaining > 0 {
         state.throttle_remaining -= 1;
+        state.throttled += 1;
         return error_response(
             api,
             &ApiError::new(400, ErrorKind::Throttling, "Rate exceeded"),
@@ -428,6 +515,21 @@ fn serve(shared: &Shared, api: Api, headers: &HeaderMap, body: &[u8]) -> Respons
     if state.fail_remaining > 0 {
         state.fail_remaining -= 1;
         let status = state.fail_status;
+        let kind = match (status, api) {
+            (503, _) => ErrorKind::Service("ServiceUnavailableException"),
+            (_, Api::Console) => ErrorKind::Coral("InternalFailure"),
+            (_, Api::SsoAdmin) => ErrorKind::Service("InternalServerException"),
+        };
+        return error_response(api, &ApiError::new(status, kind, "Injected failure"));
+    }
+    if let Some(failure) = operation.as_deref().and_then(|operation| {
+        state
+            .operation_failures
+            .iter_mut()
+            .find(|(name, remaining, _)| name == operation && *remaining > 0)
+    }) {
+        failure.1 -= 1;
+        let status = failure.2;
         let kind = match (status, api) {
             (503, _) => ErrorKind::Service("ServiceUnavailableException"),
             (_, Api::Console) => ErrorKind::Coral("InternalFailure"),

@@ -75,6 +75,9 @@ pub(crate) struct Application {
     pub invisible_reads: u32,
     /// The IdP signing certificate, made when the metadata is first served.
     pub certificate: Option<crate::portal::Certificate>,
+    /// An answer object served verbatim instead of [`Application::wire`]: an AWS-managed
+    /// application of a shape this project has never seen (`Emulator::add_aws_managed_application`).
+    pub raw_wire: Option<Value>,
 }
 
 impl Application {
@@ -108,6 +111,7 @@ impl Application {
             foreign: false,
             certificate: None,
             invisible_reads: 0,
+            raw_wire: None,
         }
     }
 
@@ -155,6 +159,9 @@ impl Application {
     /// (reference §3.8: MED for the core fields; `name`, `responseConfig` and
     /// `responseSchemaConfig` are LOW, by [HW] analogy).
     pub(crate) fn wire(&self, portal: &str) -> Value {
+        if let Some(raw) = &self.raw_wire {
+            return raw.clone();
+        }
         let mut object = json!({
             "instanceId": self.instance_id(),
             "name": self.name,
@@ -267,6 +274,37 @@ pub(crate) struct State {
     pub local_portal: bool,
     /// How many reads miss an app made through CreateApplicationInstance.
     pub consistency_lag: u32,
+    /// Answers as the emulator imagines AWS where AWS is undocumented (see `Answers`).
+    pub answers: Answers,
+    /// Per-operation injected failures: (operation, remaining, HTTP status).
+    pub operation_failures: Vec<(String, u32, u16)>,
+    /// How many requests were answered ThrottlingException so far.
+    pub throttled: u32,
+}
+
+/// Switches between the answers AWS may give where no public source says which it gives. Each
+/// is a named assumption of docs/assumptions.md.
+#[derive(Debug, Clone)]
+pub(crate) struct Answers {
+    /// `get-returns-response-config`: Get/List show `responseConfig` and `responseSchemaConfig`.
+    pub response_config: bool,
+    /// `console-echoes-instance-name`: Get/List show the `name` given to the create.
+    pub name: bool,
+    /// `create-answer-shape`: the create answer is the whole object, not just `instanceId`.
+    pub full_create_answer: bool,
+    /// `missing-instance-error`: the sso-admin error for an instance ARN that does not exist.
+    pub missing_instance_error: &'static str,
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Self {
+            response_config: true,
+            name: true,
+            full_create_answer: true,
+            missing_instance_error: "ResourceNotFoundException",
+        }
+    }
 }
 
 impl State {
@@ -282,6 +320,9 @@ impl State {
             endpoint: String::new(),
             local_portal: false,
             consistency_lag: 0,
+            answers: Answers::default(),
+            operation_failures: Vec::new(),
+            throttled: 0,
         };
         state.add_instance(DEFAULT_REGION);
         state
@@ -319,8 +360,21 @@ impl State {
         )
     }
 
+    /// The Get/List object of `application`, as the `answers` switches shape it.
     pub(crate) fn wire(&self, application: &Application) -> Value {
-        application.wire(&self.portal_base(&application.home_region))
+        let mut object = application.wire(&self.portal_base(&application.home_region));
+        if application.raw_wire.is_none()
+            && let Some(fields) = object.as_object_mut()
+        {
+            if !self.answers.response_config {
+                fields.remove("responseConfig");
+                fields.remove("responseSchemaConfig");
+            }
+            if !self.answers.name {
+                fields.remove("name");
+            }
+        }
+        object
     }
 
     pub(crate) fn instance(&self, arn: &str) -> Option<&Instance> {
