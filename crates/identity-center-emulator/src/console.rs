@@ -1,4 +1,4 @@
-//! The console control-plane API (SWBService, `POST /control/`), as reference §3 documents it.
+//! The console control-plane API (SWBService, `POST /control/`), as docs/identity-center-console-api.md §3 describes it.
 
 use std::collections::BTreeMap;
 
@@ -32,9 +32,9 @@ const NAME_ID_FORMAT_PREFIXES: [&str; 2] = [
 ];
 const ATTRIBUTE_NAME_FORMAT_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:";
 /// `include` values seen in AWS implementations are `REQUIRED` (subject) and `YES` (properties);
-/// `NO` is the obvious third (reference §3.5, MED/LOW).
+/// `NO` is the obvious third (docs/identity-center-console-api.md §3.5, MED/LOW).
 const INCLUDE_VALUES: [&str; 3] = ["REQUIRED", "YES", "NO"];
-/// The catalog id of the custom SAML 2.0 application (reference §2, MED).
+/// The catalog id of the custom SAML 2.0 application (docs/identity-center-console-api.md §2, MED).
 const CUSTOM_SAML_CATALOG_APP_ID: &str = "app-520727d4117d1647";
 
 #[derive(Deserialize)]
@@ -61,7 +61,7 @@ struct ListProfiles {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListApplicationInstances {
     marker: Option<String>,
-    /// Shape unknown (reference §3.9); accepted and ignored.
+    /// Shape unknown (docs/identity-center-console-api.md §3.9); accepted and ignored.
     #[allow(dead_code)]
     filter: Option<Value>,
 }
@@ -251,7 +251,7 @@ pub(crate) fn handle(
             let request: ServiceProviderConfigRequest = parse(operation, body)?;
             let config = service_provider_config(operation, request.service_provider_config)?;
             let index = find(state, region, &request.instance_id)?;
-            // Whole-object replace (reference §3.3, LOW).
+            // Whole-object replace (docs/identity-center-console-api.md §3.3, LOW).
             state.applications[index].service_provider_config = config;
             Ok(json!({}))
         }
@@ -535,7 +535,7 @@ fn check_url(path: &str, value: &str) -> Result<(), ApiError> {
 }
 
 /// ISO 8601 time durations such as `PT1H`, `PT12H`, `PT90M`. The accepted range is unknown
-/// (reference §3.4, LOW), so only the format is checked.
+/// (docs/identity-center-console-api.md §3.4, LOW), so only the format is checked.
 fn check_duration(path: &str, value: &str) -> Result<(), ApiError> {
     let invalid = || {
         ApiError::validation(format!(
@@ -565,7 +565,7 @@ fn check_duration(path: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Profiles are created implicitly by the first assignment (reference §3.10, MED).
+/// Profiles are created implicitly by the first assignment (docs/identity-center-console-api.md §3.10, MED).
 pub(crate) fn ensure_default_profile(application: &mut Application) {
     if application.profiles.is_empty() {
         application.profiles.push(Profile {

@@ -3,7 +3,7 @@
 //! One port serves two APIs:
 //! - the console control-plane API (SWBService, JSON 1.1, `POST /control/`,
 //!   `X-Amz-Target: SWBService.<Operation>`), which creates and configures custom SAML 2.0
-//!   applications, as `shared/reference/identity-center-console-api.md` §3 documents it;
+//!   applications, as docs/identity-center-console-api.md §3 describes it;
 //! - the public sso-admin calls used next to it (SWBExternalService, `POST /`), wire-compatible
 //!   with `aws-sdk-ssoadmin` pointed at [`Emulator::endpoint`] (e.g. through
 //!   `AWS_ENDPOINT_URL_SSO_ADMIN`).
@@ -36,14 +36,17 @@ use crate::wire::{Api, ApiError, ErrorKind, JSON_1_1};
 
 pub use crate::state::{ACCOUNT_ID, CUSTOM_SAML_TEMPLATE_ID};
 
-/// UNCONFIRMED (LOW, reference §3.4 and §8.3): the member of `responseConfig` that holds the relay
+/// UNCONFIRMED (LOW, docs/identity-center-console-api.md §3.4 and §8.3): the member of `responseConfig` that holds the relay
 /// state. No AWS implementation sets it; the name comes from the Huawei Cloud port
 /// (`relay_state`). Capture the console's traffic once and fix it here if it differs.
 pub const RELAY_STATE_FIELD: &str = "relayState";
 
-/// UNCONFIRMED (LOW, reference §3.3): the member of `serviceProviderConfig` that holds the
+/// UNCONFIRMED (LOW, docs/identity-center-console-api.md §3.3): the member of `serviceProviderConfig` that holds the
 /// application start URL, by analogy with the Huawei Cloud port (`start_url`).
 pub const START_URL_FIELD: &str = "startUrl";
+
+/// The `status` of an injected per-operation failure that is a ThrottlingException.
+const THROTTLE: u16 = 0;
 
 /// One request as the emulator received it.
 #[derive(Debug, Clone, PartialEq)]
@@ -318,6 +321,12 @@ impl Emulator {
             .push((operation.to_string(), n, status));
     }
 
+    /// The next `n` calls of `operation` answer ThrottlingException (HTTP 400), whatever comes in
+    /// between.
+    pub fn throttle_operation(&self, operation: &str, n: u32) {
+        self.fail_operation(operation, n, THROTTLE);
+    }
+
     /// How many requests were answered ThrottlingException so far (so a test can show the
     /// throttle was met, not just set).
     pub fn throttled_requests(&self) -> u32 {
@@ -412,7 +421,7 @@ async fn public_route(
     serve(&shared, Api::SsoAdmin, &headers, &body)
 }
 
-/// `GET /saml/metadata/<token>`: no authentication, like the portal (reference §5, HIGH).
+/// `GET /saml/metadata/<token>`: no authentication, like the portal (docs/identity-center-console-api.md §5, HIGH).
 async fn metadata_route(
     AxumState(shared): AxumState<Arc<Shared>>,
     Path(token): Path<String>,
@@ -530,6 +539,13 @@ fn serve(shared: &Shared, api: Api, headers: &HeaderMap, body: &[u8]) -> Respons
     }) {
         failure.1 -= 1;
         let status = failure.2;
+        if status == THROTTLE {
+            state.throttled += 1;
+            return error_response(
+                api,
+                &ApiError::new(400, ErrorKind::Throttling, "Rate exceeded"),
+            );
+        }
         let kind = match (status, api) {
             (503, _) => ErrorKind::Service("ServiceUnavailableException"),
             (_, Api::Console) => ErrorKind::Coral("InternalFailure"),

@@ -162,7 +162,7 @@ pub(crate) fn handle(state: &mut State, operation: &str, body: &Value) -> Result
             Ok(with_next_token(json!({ "Applications": items }), next))
         }
         "CreateApplication" => {
-            // Public CreateApplication cannot make SAML apps (reference §4, HIGH); the emulator
+            // Public CreateApplication cannot make SAML apps (docs/identity-center-console-api.md §4, HIGH); the emulator
             // has no OAuth apps either, so every provider gets the documented refusal.
             let request: CreateApplication = parse(operation, body)?;
             check_instance_arn(state, &request.instance_arn)?;
@@ -235,7 +235,7 @@ pub(crate) fn handle(state: &mut State, operation: &str, body: &Value) -> Result
         "GetApplicationAssignmentConfiguration" => {
             let request: ByApplicationArn = parse(operation, body)?;
             application(state, &request.application_arn)?;
-            // The console makes SAML apps assignment-required (reference §4, HIGH).
+            // The console makes SAML apps assignment-required (docs/identity-center-console-api.md §4, HIGH).
             Ok(json!({ "AssignmentRequired": true }))
         }
         "PutApplicationAssignmentConfiguration" => {

@@ -12,14 +12,14 @@ use crate::wire::{ApiError, now_epoch_seconds, random_hex};
 pub const ACCOUNT_ID: &str = "123456789012";
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";
 
-/// The custom SAML 2.0 application template (reference §2, HIGH).
+/// The custom SAML 2.0 application template (docs/identity-center-console-api.md §2, HIGH).
 pub const CUSTOM_SAML_TEMPLATE_ID: &str = "tpl-50e590700beb5208";
 /// What public DescribeApplication reports as the provider of a custom SAML app. ASSUMPTION (LOW):
-/// the alias `custom-saml` resolves to `app-50e590700beb5208` (reference §2, HIGH); which of the
+/// the alias `custom-saml` resolves to `app-50e590700beb5208` (docs/identity-center-console-api.md §2, HIGH); which of the
 /// two forms DescribeApplication shows is not recorded anywhere.
 pub(crate) const CUSTOM_SAML_PROVIDER_ARN: &str =
     "arn:aws:sso::aws:applicationProvider/custom-saml";
-/// The resolved provider ARN quoted in the public API's refusal messages (reference §4, HIGH).
+/// The resolved provider ARN quoted in the public API's refusal messages (docs/identity-center-console-api.md §4, HIGH).
 pub(crate) const CUSTOM_SAML_PROVIDER_RESOLVED_ARN: &str =
     "arn:aws:sso::aws:applicationProvider/app-50e590700beb5208";
 
@@ -52,7 +52,7 @@ pub(crate) struct Assignment {
 }
 
 pub(crate) struct Application {
-    /// The 16 hex characters shared by `ins-…` and `apl-…` (reference §2, HIGH).
+    /// The 16 hex characters shared by `ins-…` and `apl-…` (docs/identity-center-console-api.md §2, HIGH).
     pub hex: String,
     pub instance_arn: String,
     pub home_region: String,
@@ -137,7 +137,7 @@ impl Application {
         )
     }
 
-    /// `base64("<account>_ins-<hex>")`, the token of the portal's SAML URLs (reference §5, HIGH).
+    /// `base64("<account>_ins-<hex>")`, the token of the portal's SAML URLs (docs/identity-center-console-api.md §5, HIGH).
     fn portal_token(&self) -> String {
         base64::engine::general_purpose::STANDARD
             .encode(format!("{ACCOUNT_ID}_{}", self.instance_id()))
@@ -156,7 +156,7 @@ impl Application {
     }
 
     /// The `applicationInstance` object of GetApplicationInstance / ListApplicationInstances
-    /// (reference §3.8: MED for the core fields; `name`, `responseConfig` and
+    /// (docs/identity-center-console-api.md §3.8: MED for the core fields; `name`, `responseConfig` and
     /// `responseSchemaConfig` are LOW, by [HW] analogy).
     pub(crate) fn wire(&self, portal: &str) -> Value {
         if let Some(raw) = &self.raw_wire {
@@ -342,7 +342,7 @@ impl State {
         ids
     }
 
-    /// Base of the portal's SAML URLs for an app in `region`: the AWS portal (reference §5, HIGH)
+    /// Base of the portal's SAML URLs for an app in `region`: the AWS portal (docs/identity-center-console-api.md §5, HIGH)
     /// or, after `Emulator::use_local_portal`, this emulator.
     pub(crate) fn portal_base(&self, region: &str) -> String {
         if self.local_portal {
@@ -382,7 +382,7 @@ impl State {
     }
 
     /// The instance the console API acts on for a caller signing for `region`: app-instance calls
-    /// carry no instance ARN, it is implied by account and home region (reference §1, HIGH). With
+    /// carry no instance ARN, it is implied by account and home region (docs/identity-center-console-api.md §1, HIGH). With
     /// several instances in one region (unrealistic, only for "several instances" tests) the first
     /// one wins.
     pub(crate) fn instance_in_region(&self, region: &str) -> Result<&Instance, ApiError> {

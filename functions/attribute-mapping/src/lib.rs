@@ -298,7 +298,7 @@ impl AttributeMapping {
         match ownership(&identity_center, request, &mapping.application, true).await? {
             Ownership::Ours => {}
             Ownership::Gone => bail!(
-                "invalid property ApplicationArn: application {} does not exist in {}{}",
+                "invalid property ApplicationArn: application {} does not exist in {}: Identity Center does not know it (deleted, or in another instance or account){}",
                 mapping.application,
                 identity_center.destination(),
                 wrong_account_hint(identity_center.destination(), &mapping.application)

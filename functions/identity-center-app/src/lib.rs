@@ -438,7 +438,7 @@ async fn find_own_application(
         .list_application_instances()
         .await
         .during("finding an existing application")?;
-    let marker = creation_marker(request);
+    let marker = creation_marker(&request.stack_id, &request.logical_resource_id);
     let mut foreign = Vec::new();
     for candidate in &applications {
         let named_like_ours = is_saml_app_named(candidate, display_name);
@@ -507,11 +507,10 @@ fn is_saml_app_named(application: &ApplicationInstance, display_name: &str) -> b
 /// The `name` this resource gives CreateApplicationInstance: a UUID (what every public caller
 /// sends) derived from the stack and logical id, so that only this resource writes it and a retry
 /// can recognise an application it made but could not tag.
-pub fn creation_marker(request: &Request) -> String {
+pub fn creation_marker(stack_id: &str, logical_resource_id: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!(
-        "connect-sso creation marker\n{}\n{}",
-        request.stack_id, request.logical_resource_id
+        "connect-sso creation marker\n{stack_id}\n{logical_resource_id}"
     ));
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -529,7 +528,10 @@ async fn create_tagged_application(
 ) -> anyhow::Result<ApplicationArn> {
     let created = identity_center
         .console
-        .create_application_instance(&creation_marker(request))
+        .create_application_instance(&creation_marker(
+            &request.stack_id,
+            &request.logical_resource_id,
+        ))
         .await
         .during("creating the application")?;
     let application = application_arn(instance, &created.instance_id)?;
