@@ -291,8 +291,12 @@ pub(crate) fn handle(
                 .iter()
                 .map(|p| json!({ "profileId": p.id, "name": p.name, "status": p.status }))
                 .collect();
-            let (items, marker) =
-                page(&profiles, request.marker.as_deref(), state.page_size, "marker")?;
+            let (items, marker) = page(
+                &profiles,
+                request.marker.as_deref(),
+                state.page_size,
+                "marker",
+            )?;
             let mut response = json!({ "applicationProfiles": items });
             if let Some(marker) = marker {
                 response["marker"] = json!(marker);

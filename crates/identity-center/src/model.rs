@@ -86,13 +86,15 @@ where
 pub(crate) fn readable_instances(items: Vec<Value>) -> Vec<ApplicationInstance> {
     items
         .into_iter()
-        .filter_map(|item| match serde_json::from_value::<ApplicationInstance>(item) {
-            Ok(application) => Some(application),
-            Err(error) => {
-                tracing::warn!(%error, "skipping an application instance that cannot be read");
-                None
-            }
-        })
+        .filter_map(
+            |item| match serde_json::from_value::<ApplicationInstance>(item) {
+                Ok(application) => Some(application),
+                Err(error) => {
+                    tracing::warn!(%error, "skipping an application instance that cannot be read");
+                    None
+                }
+            },
+        )
         .collect()
 }
 
@@ -227,7 +229,10 @@ impl SessionDuration {
     /// `PT<n>H` with `n` from 1 to 12 (upper-case `PT` and `H`, no leading zero); `None` otherwise.
     pub fn parse(text: &str) -> Option<Self> {
         let digits = text.strip_prefix("PT")?.strip_suffix('H')?;
-        if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.is_empty()
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         Self::from_hours(digits.parse().ok()?)

@@ -143,9 +143,14 @@ async fn update_calls_send_the_documented_bodies_and_get_reads_them_back() {
     assert_eq!(stored["displayName"], "Amazon Connect");
     assert_eq!(stored["description"], "Agents");
     assert_eq!(stored["status"], "ENABLED");
-    let consumers = stored["serviceProviderConfig"]["consumers"].as_array().unwrap();
+    let consumers = stored["serviceProviderConfig"]["consumers"]
+        .as_array()
+        .unwrap();
     assert_eq!(consumers.len(), 1);
-    assert_eq!(consumers[0]["location"], "https://signin.aws.amazon.com/saml");
+    assert_eq!(
+        consumers[0]["location"],
+        "https://signin.aws.amazon.com/saml"
+    );
     assert_eq!(
         consumers[0]["binding"],
         "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
@@ -353,7 +358,11 @@ async fn applications_of_unknown_shapes_are_skipped_or_read_leniently() {
     let ids: Vec<&str> = listed.iter().map(|a| a.instance_id.as_str()).collect();
     assert_eq!(
         ids,
-        [ours.as_str(), "ins-00000000000000a1", "ins-00000000000000a2"],
+        [
+            ours.as_str(),
+            "ins-00000000000000a1",
+            "ins-00000000000000a2"
+        ],
         "the unreadable ones are skipped, the rest kept"
     );
     let odd = &listed[2];
@@ -381,7 +390,11 @@ async fn a_create_answer_with_only_the_id_is_enough() {
         .unwrap();
     assert!(created.instance_id.starts_with("ins-"));
     assert_eq!(created.display, None);
-    assert!(emulator.application_by_instance_id(&created.instance_id).is_some());
+    assert!(
+        emulator
+            .application_by_instance_id(&created.instance_id)
+            .is_some()
+    );
 }
 
 #[tokio::test]

@@ -44,9 +44,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use aws_config::SdkConfig;
+use custom_resource::OWNER_TAG_STACK_ID;
 use custom_resource::{CustomResource, Outcome, Request, Update};
 use identity_center::access::session_name;
-use custom_resource::OWNER_TAG_STACK_ID;
 use identity_center::model::{
     ATTRIBUTE_INCLUDED, ApplicationInstance, AttributeSchema, AttributeSource, ResponseConfig,
     ResponseSchemaConfig, SUBJECT_REQUIRED, SessionDuration, SubjectSchema,
@@ -429,7 +429,9 @@ impl CustomResource for AttributeMapping {
         // wrote when nothing else can be read), never a reduced object the service may refuse
         // or take as a reset.
         if response.subject.is_none() {
-            let subject = ours.as_ref().map_or(USER_EMAIL, |mapping| mapping.subject.as_str());
+            let subject = ours
+                .as_ref()
+                .map_or(USER_EMAIL, |mapping| mapping.subject.as_str());
             response.subject = Some(AttributeSource::of(subject));
         }
         if response.ttl.is_none() {
@@ -503,7 +505,9 @@ async fn ownership(
         return Ok(Ownership::Gone);
     }
     let application_arn = application.to_string();
-    let mut tags = identity_center.tags(&instance_arn, &application_arn).await?;
+    let mut tags = identity_center
+        .tags(&instance_arn, &application_arn)
+        .await?;
     // The console API sees a new application at once, sso-admin eventually: wait only for one
     // that exists.
     let exists = || async {
@@ -525,15 +529,21 @@ async fn ownership(
             tracing::info!(error = %error, "the application did not appear");
             return Ok(Ownership::Gone);
         }
-        tags = identity_center.tags(&instance_arn, &application_arn).await?;
+        tags = identity_center
+            .tags(&instance_arn, &application_arn)
+            .await?;
     }
     let Some(tags) = tags else {
         return Ok(Ownership::Gone);
     };
     match tags.iter().find(|(key, _)| key == OWNER_TAG_STACK_ID) {
         Some((_, stack)) if *stack == request.stack_id => Ok(Ownership::Ours),
-        Some((_, stack)) => Ok(Ownership::NotOurs(format!("its {OWNER_TAG_STACK_ID} tag names {stack}"))),
-        None => Ok(Ownership::NotOurs(format!("it has no {OWNER_TAG_STACK_ID} tag"))),
+        Some((_, stack)) => Ok(Ownership::NotOurs(format!(
+            "its {OWNER_TAG_STACK_ID} tag names {stack}"
+        ))),
+        None => Ok(Ownership::NotOurs(format!(
+            "it has no {OWNER_TAG_STACK_ID} tag"
+        ))),
     }
 }
 
@@ -619,11 +629,24 @@ mod tests {
     fn session_durations_are_whole_hours_from_one_to_twelve() {
         for (text, hours) in [("PT1H", 1), ("PT8H", 8), ("PT12H", 12)] {
             let duration = SessionDuration::parse(text).unwrap();
-            assert_eq!((duration.hours(), duration.to_string()), (hours, text.to_owned()));
+            assert_eq!(
+                (duration.hours(), duration.to_string()),
+                (hours, text.to_owned())
+            );
         }
         for bad in [
-            "PT0H", "PT13H", "PT90M", "PT1H30M", "PT3600S", "PT01H", "", "PT", "P1D", "pt1h",
-            "PT99999999999999999999H", "1H",
+            "PT0H",
+            "PT13H",
+            "PT90M",
+            "PT1H30M",
+            "PT3600S",
+            "PT01H",
+            "",
+            "PT",
+            "P1D",
+            "pt1h",
+            "PT99999999999999999999H",
+            "1H",
         ] {
             assert_eq!(SessionDuration::parse(bad), None, "{bad}");
         }

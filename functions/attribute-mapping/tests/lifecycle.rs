@@ -577,7 +577,10 @@ async fn the_sample_events_run_create_update_delete() {
             _ => {
                 assert_eq!(response["properties"], json!({}));
                 assert_eq!(response["ttl"], "PT10H", "the session duration is kept");
-                assert!(response["subject"]["source"][0].is_string(), "a subject is kept");
+                assert!(
+                    response["subject"]["source"][0].is_string(),
+                    "a subject is kept"
+                );
             }
         }
     }
@@ -677,7 +680,11 @@ async fn console_calls_carry_the_assumed_roles_credentials() {
     assert_eq!(assumed[0]["role_arn"], role.as_str());
     assert_eq!(assumed[0]["external_id"], "connect-sso-external-id");
     let requests = emulator.requests();
-    assert_eq!(requests.len(), 5, "ListInstances, ListTagsForResource, Get and two writes");
+    assert_eq!(
+        requests.len(),
+        5,
+        "ListInstances, ListTagsForResource, Get and two writes"
+    );
     for request in &requests {
         assert_eq!(
             access_key_id(&request.headers["authorization"]),
@@ -781,7 +788,10 @@ async fn an_application_this_stack_did_not_make_is_refused_with_no_write() {
         .collect();
 
     for (arn, owner) in [
-        (&someone_elses, "it has no connect-sso:stack-id tag".to_owned()),
+        (
+            &someone_elses,
+            "it has no connect-sso:stack-id tag".to_owned(),
+        ),
         (
             &other_stack,
             format!("its connect-sso:stack-id tag names {other_stack_id}"),

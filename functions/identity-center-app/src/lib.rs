@@ -364,7 +364,10 @@ impl CustomResource for IdentityCenterSamlApp {
         // An application in an instance that is gone, or that these credentials cannot see, is
         // nothing this resource can still own: done, as for an application already deleted.
         let visible = identity_center.instances().await?;
-        if !visible.iter().any(|instance| application.is_in_instance(&instance.arn)) {
+        if !visible
+            .iter()
+            .any(|instance| application.is_in_instance(&instance.arn))
+        {
             tracing::info!(%instance_arn, application_arn = %application, "the Identity Center instance of the application does not exist or is not visible here: nothing to delete");
             return Ok(());
         }
@@ -459,9 +462,13 @@ async fn find_own_application(
             identity_center
                 .wait_until_visible(&instance.arn, &application_arn)
                 .await?;
-            identity_center.tags(&instance.arn, &application_arn).await?
+            identity_center
+                .tags(&instance.arn, &application_arn)
+                .await?
         } else {
-            identity_center.tags(&instance.arn, &application_arn).await?
+            identity_center
+                .tags(&instance.arn, &application_arn)
+                .await?
         };
         let Some(tags) = tags else { continue };
         let owned = request.owns(

@@ -836,13 +836,26 @@ async fn the_lifecycle_copes_with_foreign_and_incomplete_answers() {
     let foreign_before: Vec<Value> = emulator.applications();
     let stack = Stack::new();
 
-    let created = run(&function, stack.event("Create", "App", properties("Connect"))).await;
+    let created = run(
+        &function,
+        stack.event("Create", "App", properties("Connect")),
+    )
+    .await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
     let arn = created["PhysicalResourceId"].as_str().unwrap().to_owned();
     assert_eq!(emulator.application(&arn).unwrap()["status"], "ENABLED");
-    assert!(created["Data"]["MetadataUrl"].as_str().unwrap().contains("/saml/metadata/"));
+    assert!(
+        created["Data"]["MetadataUrl"]
+            .as_str()
+            .unwrap()
+            .contains("/saml/metadata/")
+    );
     // A retry finds it again among the odd ones.
-    let again = run(&function, stack.event("Create", "App", properties("Connect"))).await;
+    let again = run(
+        &function,
+        stack.event("Create", "App", properties("Connect")),
+    )
+    .await;
     assert_eq!(again["PhysicalResourceId"], arn.as_str(), "{again}");
     let updated = run(
         &function,
@@ -850,10 +863,18 @@ async fn the_lifecycle_copes_with_foreign_and_incomplete_answers() {
     )
     .await;
     assert_eq!(updated["Status"], "SUCCESS", "{updated}");
-    let deleted = run(&function, stack.delete("App", &arn, properties("Connect 2"))).await;
+    let deleted = run(
+        &function,
+        stack.delete("App", &arn, properties("Connect 2")),
+    )
+    .await;
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     assert_eq!(emulator.application(&arn), None);
-    assert_eq!(emulator.applications(), foreign_before, "the others untouched");
+    assert_eq!(
+        emulator.applications(),
+        foreign_before,
+        "the others untouched"
+    );
 }
 
 #[tokio::test]
@@ -871,7 +892,11 @@ async fn a_delete_in_an_instance_that_is_gone_or_not_visible_succeeds_with_no_wr
         let answer = run(&function, stack.delete("App", gone, properties("Connect"))).await;
         assert_eq!(answer["Status"], "SUCCESS", "{error}: {answer}");
         assert_eq!(answer["PhysicalResourceId"], gone);
-        assert!(writes(&emulator).is_empty(), "{error}: {:?}", writes(&emulator));
+        assert!(
+            writes(&emulator).is_empty(),
+            "{error}: {:?}",
+            writes(&emulator)
+        );
     }
 }
 
@@ -898,9 +923,16 @@ async fn a_create_stopped_before_tagging_is_recovered_by_the_retry() {
     let (emulator, function) = setup().await;
     let stack = Stack::new();
     let stranded = untagged_application_of_a_stopped_attempt(&emulator, &stack).await;
-    let answer = run(&function, stack.event("Create", "App", properties("Connect"))).await;
+    let answer = run(
+        &function,
+        stack.event("Create", "App", properties("Connect")),
+    )
+    .await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
-    assert_eq!(answer["PhysicalResourceId"], stranded, "adopted, not duplicated");
+    assert_eq!(
+        answer["PhysicalResourceId"], stranded,
+        "adopted, not duplicated"
+    );
     assert_eq!(emulator.applications().len(), 1);
     let app = emulator.application(&stranded).unwrap();
     assert_eq!(
@@ -911,7 +943,11 @@ async fn a_create_stopped_before_tagging_is_recovered_by_the_retry() {
     // Another resource (or stack) never takes it.
     let other = Stack::new();
     let stranded = untagged_application_of_a_stopped_attempt(&emulator, &other).await;
-    let answer = run(&function, stack.event("Create", "Other", properties("Other"))).await;
+    let answer = run(
+        &function,
+        stack.event("Create", "Other", properties("Other")),
+    )
+    .await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_ne!(answer["PhysicalResourceId"], stranded.as_str());
     assert_eq!(emulator.application(&stranded).unwrap()["tags"], json!({}));
@@ -926,7 +962,11 @@ async fn without_the_name_in_answers_a_stranded_application_is_left_alone() {
     emulator.set_name_echoed(false);
     let stack = Stack::new();
     let stranded = untagged_application_of_a_stopped_attempt(&emulator, &stack).await;
-    let answer = run(&function, stack.event("Create", "App", properties("Connect"))).await;
+    let answer = run(
+        &function,
+        stack.event("Create", "App", properties("Connect")),
+    )
+    .await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_ne!(answer["PhysicalResourceId"], stranded.as_str());
     let left = emulator.application(&stranded).unwrap();
@@ -940,7 +980,11 @@ async fn a_create_failing_after_the_application_exists_is_cleaned_up_or_adopted(
     let stack = Stack::new();
     // Enabling fails for good (more than the client's retries).
     emulator.fail_operation("UpdateApplicationInstanceStatus", 6, 500);
-    let failed = run(&function, stack.event("Create", "App", properties("Connect"))).await;
+    let failed = run(
+        &function,
+        stack.event("Create", "App", properties("Connect")),
+    )
+    .await;
     assert_eq!(failed["Status"], "FAILED", "{failed}");
     let arn = failed["PhysicalResourceId"].as_str().unwrap().to_owned();
     assert!(
@@ -955,14 +999,24 @@ async fn a_create_failing_after_the_application_exists_is_cleaned_up_or_adopted(
 
     // Or a retry of the Create adopts it.
     emulator.fail_operation("UpdateApplicationInstanceStatus", 6, 500);
-    let failed = run(&function, stack.event("Create", "App", properties("Connect"))).await;
+    let failed = run(
+        &function,
+        stack.event("Create", "App", properties("Connect")),
+    )
+    .await;
     assert_eq!(failed["Status"], "FAILED", "{failed}");
-    let retried = run(&function, stack.event("Create", "App", properties("Connect"))).await;
+    let retried = run(
+        &function,
+        stack.event("Create", "App", properties("Connect")),
+    )
+    .await;
     assert_eq!(retried["Status"], "SUCCESS", "{retried}");
     assert_eq!(retried["PhysicalResourceId"], failed["PhysicalResourceId"]);
     assert_eq!(emulator.applications().len(), 1);
     assert_eq!(
-        emulator.application(retried["PhysicalResourceId"].as_str().unwrap()).unwrap()["status"],
+        emulator
+            .application(retried["PhysicalResourceId"].as_str().unwrap())
+            .unwrap()["status"],
         "ENABLED"
     );
 }
@@ -985,10 +1039,12 @@ async fn every_listing_is_followed_across_pages() {
     }
     emulator.set_page_size(1);
     let stack = Stack::new();
-    let props = |names: &[&str]| {
-        json!({"DisplayName": "Connect", "InstanceArn": instance, "AssignedGroups": names})
-    };
-    let all = [groups[0].0.as_str(), groups[1].0.as_str(), groups[2].0.as_str()];
+    let props = |names: &[&str]| json!({"DisplayName": "Connect", "InstanceArn": instance, "AssignedGroups": names});
+    let all = [
+        groups[0].0.as_str(),
+        groups[1].0.as_str(),
+        groups[2].0.as_str(),
+    ];
     let created = run(&function, stack.event("Create", "App", props(&all))).await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
     let arn = created["PhysicalResourceId"].as_str().unwrap().to_owned();
