@@ -1,4 +1,4 @@
-//! The console control-plane API (SWBService, `POST /control/`), as reference §3 documents it.
+//! The console control-plane API (SWBService, `POST /control/`), as docs/identity-center-console-api.md §3 describes it.
 
 use std::collections::BTreeMap;
 
@@ -32,9 +32,9 @@ const NAME_ID_FORMAT_PREFIXES: [&str; 2] = [
 ];
 const ATTRIBUTE_NAME_FORMAT_PREFIX: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:";
 /// `include` values seen in AWS implementations are `REQUIRED` (subject) and `YES` (properties);
-/// `NO` is the obvious third (reference §3.5, MED/LOW).
+/// `NO` is the obvious third (docs/identity-center-console-api.md §3.5, MED/LOW).
 const INCLUDE_VALUES: [&str; 3] = ["REQUIRED", "YES", "NO"];
-/// The catalog id of the custom SAML 2.0 application (reference §2, MED).
+/// The catalog id of the custom SAML 2.0 application (docs/identity-center-console-api.md §2, MED).
 const CUSTOM_SAML_CATALOG_APP_ID: &str = "app-520727d4117d1647";
 
 #[derive(Deserialize)]
@@ -52,9 +52,16 @@ struct ByInstanceId {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListProfiles {
+    instance_id: String,
+    marker: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListApplicationInstances {
     marker: Option<String>,
-    /// Shape unknown (reference §3.9); accepted and ignored.
+    /// Shape unknown (docs/identity-center-console-api.md §3.9); accepted and ignored.
     #[allow(dead_code)]
     filter: Option<Value>,
 }
@@ -195,7 +202,12 @@ pub(crate) fn handle(
             let instance = state.instance_in_region(region)?;
             let mut application = Application::new(instance, request.name, request.template_id);
             application.invisible_reads = state.consistency_lag;
-            let wire = state.wire(&application);
+            // ASSUMPTION `create-answer-shape`: only `applicationInstance.instanceId` is known.
+            let wire = if state.answers.full_create_answer {
+                state.wire(&application)
+            } else {
+                json!({ "instanceId": application.instance_id() })
+            };
             state.applications.push(application);
             Ok(json!({ "applicationInstance": wire }))
         }
@@ -207,17 +219,16 @@ pub(crate) fn handle(
         "ListApplicationInstances" => {
             let request: ListApplicationInstances = parse(operation, body)?;
             let instance_arn = state.instance_in_region(region)?.arn.clone();
-            let portal = state.portal_base(region);
-            let mut all: Vec<Value> = Vec::new();
-            for application in state
-                .applications
-                .iter_mut()
-                .filter(|a| a.instance_arn == instance_arn)
-            {
-                if !application.take_invisible_read() {
-                    all.push(application.wire(&portal));
+            let mut visible = Vec::new();
+            for (index, application) in state.applications.iter_mut().enumerate() {
+                if application.instance_arn == instance_arn && !application.take_invisible_read() {
+                    visible.push(index);
                 }
             }
+            let all: Vec<Value> = visible
+                .into_iter()
+                .map(|index| state.wire(&state.applications[index]))
+                .collect();
             let (items, marker) = page(&all, request.marker.as_deref(), state.page_size, "marker")?;
             let mut response = json!({ "applicationInstances": items });
             if let Some(marker) = marker {
@@ -240,7 +251,7 @@ pub(crate) fn handle(
             let request: ServiceProviderConfigRequest = parse(operation, body)?;
             let config = service_provider_config(operation, request.service_provider_config)?;
             let index = find(state, region, &request.instance_id)?;
-            // Whole-object replace (reference §3.3, LOW).
+            // Whole-object replace (docs/identity-center-console-api.md §3.3, LOW).
             state.applications[index].service_provider_config = config;
             Ok(json!({}))
         }
@@ -271,14 +282,26 @@ pub(crate) fn handle(
             Ok(json!({}))
         }
         "ListProfiles" => {
-            let request: ByInstanceId = parse(operation, body)?;
+            // Paged by `marker` like ListApplicationInstances (ASSUMPTION `profiles-paged`: no
+            // source shows a ListProfiles marker; a client that follows one copes either way).
+            let request: ListProfiles = parse(operation, body)?;
             let index = find(state, region, &request.instance_id)?;
             let profiles: Vec<Value> = state.applications[index]
                 .profiles
                 .iter()
                 .map(|p| json!({ "profileId": p.id, "name": p.name, "status": p.status }))
                 .collect();
-            Ok(json!({ "applicationProfiles": profiles }))
+            let (items, marker) = page(
+                &profiles,
+                request.marker.as_deref(),
+                state.page_size,
+                "marker",
+            )?;
+            let mut response = json!({ "applicationProfiles": items });
+            if let Some(marker) = marker {
+                response["marker"] = json!(marker);
+            }
+            Ok(response)
         }
         "DeleteProfile" => {
             let request: DeleteProfile = parse(operation, body)?;
@@ -516,7 +539,7 @@ fn check_url(path: &str, value: &str) -> Result<(), ApiError> {
 }
 
 /// ISO 8601 time durations such as `PT1H`, `PT12H`, `PT90M`. The accepted range is unknown
-/// (reference §3.4, LOW), so only the format is checked.
+/// (docs/identity-center-console-api.md §3.4, LOW), so only the format is checked.
 fn check_duration(path: &str, value: &str) -> Result<(), ApiError> {
     let invalid = || {
         ApiError::validation(format!(
@@ -546,7 +569,7 @@ fn check_duration(path: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Profiles are created implicitly by the first assignment (reference §3.10, MED).
+/// Profiles are created implicitly by the first assignment (docs/identity-center-console-api.md §3.10, MED).
 pub(crate) fn ensure_default_profile(application: &mut Application) {
     if application.profiles.is_empty() {
         application.profiles.push(Profile {

@@ -3,7 +3,7 @@
 //! One port serves two APIs:
 //! - the console control-plane API (SWBService, JSON 1.1, `POST /control/`,
 //!   `X-Amz-Target: SWBService.<Operation>`), which creates and configures custom SAML 2.0
-//!   applications, as `shared/reference/identity-center-console-api.md` §3 documents it;
+//!   applications, as docs/identity-center-console-api.md §3 describes it;
 //! - the public sso-admin calls used next to it (SWBExternalService, `POST /`), wire-compatible
 //!   with `aws-sdk-ssoadmin` pointed at [`Emulator::endpoint`] (e.g. through
 //!   `AWS_ENDPOINT_URL_SSO_ADMIN`).
@@ -36,14 +36,17 @@ use crate::wire::{Api, ApiError, ErrorKind, JSON_1_1};
 
 pub use crate::state::{ACCOUNT_ID, CUSTOM_SAML_TEMPLATE_ID};
 
-/// UNCONFIRMED (LOW, reference §3.4 and §8.3): the member of `responseConfig` that holds the relay
+/// UNCONFIRMED (LOW, docs/identity-center-console-api.md §3.4 and §8.3): the member of `responseConfig` that holds the relay
 /// state. No AWS implementation sets it; the name comes from the Huawei Cloud port
 /// (`relay_state`). Capture the console's traffic once and fix it here if it differs.
 pub const RELAY_STATE_FIELD: &str = "relayState";
 
-/// UNCONFIRMED (LOW, reference §3.3): the member of `serviceProviderConfig` that holds the
+/// UNCONFIRMED (LOW, docs/identity-center-console-api.md §3.3): the member of `serviceProviderConfig` that holds the
 /// application start URL, by analogy with the Huawei Cloud port (`start_url`).
 pub const START_URL_FIELD: &str = "startUrl";
+
+/// The `status` of an injected per-operation failure that is a ThrottlingException.
+const THROTTLE: u16 = 0;
 
 /// One request as the emulator received it.
 #[derive(Debug, Clone, PartialEq)]
@@ -303,10 +306,102 @@ impl Emulator {
         self.shared.lock().consistency_lag = reads;
     }
 
-    /// Page size of ListApplicationInstances and of sso-admin lists without MaxResults
-    /// (default 10).
+    /// Page size of ListApplicationInstances, ListProfiles, ListTagsForResource and of sso-admin
+    /// lists without MaxResults (default 10).
     pub fn set_page_size(&self, page_size: usize) {
         self.shared.lock().page_size = page_size.max(1);
+    }
+
+    /// The next `n` calls of `operation` (either API) answer HTTP `status` (500, 503...), whatever
+    /// comes in between: a failure at one chosen step.
+    pub fn fail_operation(&self, operation: &str, n: u32, status: u16) {
+        self.shared
+            .lock()
+            .operation_failures
+            .push((operation.to_string(), n, status));
+    }
+
+    /// The next `n` calls of `operation` answer ThrottlingException (HTTP 400), whatever comes in
+    /// between.
+    pub fn throttle_operation(&self, operation: &str, n: u32) {
+        self.fail_operation(operation, n, THROTTLE);
+    }
+
+    /// How many requests were answered ThrottlingException so far (so a test can show the
+    /// throttle was met, not just set).
+    pub fn throttled_requests(&self) -> u32 {
+        self.shared.lock().throttled
+    }
+
+    /// The application drops out of the next `reads` lists and public lookups by ARN (tags
+    /// included), as just after its creation under eventual consistency.
+    pub fn hide_application_for(&self, application_arn: &str, reads: u32) {
+        let mut state = self.shared.lock();
+        if let Some(index) = state.application_index_by_arn(application_arn) {
+            state.applications[index].invisible_reads = reads;
+        }
+    }
+
+    /// Adds `count` more profiles to an application (AWS makes them implicitly; a real
+    /// application may hold several).
+    pub fn add_profiles(&self, application_arn: &str, count: usize) {
+        let mut state = self.shared.lock();
+        if let Some(index) = state.application_index_by_arn(application_arn) {
+            for _ in 0..count {
+                state.applications[index].profiles.push(state::Profile {
+                    id: format!("p-{}", wire::random_hex(16)),
+                    name: "Extra".to_string(),
+                    status: "ENABLED".to_string(),
+                });
+            }
+        }
+    }
+
+    /// ASSUMPTION `get-returns-response-config`: whether GetApplicationInstance and
+    /// ListApplicationInstances show `responseConfig` and `responseSchemaConfig` (default: yes,
+    /// as the Huawei Cloud port does; no AWS caller reads them).
+    pub fn set_response_config_readable(&self, readable: bool) {
+        self.shared.lock().answers.response_config = readable;
+    }
+
+    /// ASSUMPTION `console-echoes-instance-name`: whether Get/List show the `name` given to
+    /// CreateApplicationInstance (default: yes, as the Huawei Cloud port does).
+    pub fn set_name_echoed(&self, echoed: bool) {
+        self.shared.lock().answers.name = echoed;
+    }
+
+    /// ASSUMPTION `create-answer-shape`: whether CreateApplicationInstance answers the whole
+    /// object (default) or only `{"applicationInstance": {"instanceId": …}}`.
+    pub fn set_full_create_answer(&self, full: bool) {
+        self.shared.lock().answers.full_create_answer = full;
+    }
+
+    /// ASSUMPTION `missing-instance-error`: the sso-admin error for an instance ARN that does not
+    /// exist: `ResourceNotFoundException` (default), `ValidationException` or
+    /// `AccessDeniedException`.
+    pub fn set_missing_instance_error(&self, error: &'static str) {
+        self.shared.lock().answers.missing_instance_error = error;
+    }
+
+    /// Adds an AWS-managed application to the instance whose Get/List object is exactly
+    /// `answer` (say, no `display`, another template, fields of odd types, or even no
+    /// `instanceId`): the applications of other kinds that ListApplicationInstances returns and
+    /// whose shapes no public source records. Returns its ARN.
+    pub fn add_aws_managed_application(&self, instance_arn: &str, answer: Value) -> String {
+        let mut state = self.shared.lock();
+        let Some(instance) = state.instance(instance_arn) else {
+            panic!("add_aws_managed_application: no emulated instance {instance_arn}");
+        };
+        let mut application = Application::new(
+            instance,
+            format!("aws-managed-{}", wire::random_hex(8)),
+            "tpl-0000000000000000".to_string(),
+        );
+        application.foreign = true;
+        application.raw_wire = Some(answer);
+        let arn = application.arn();
+        state.applications.push(application);
+        arn
     }
 }
 
@@ -326,7 +421,7 @@ async fn public_route(
     serve(&shared, Api::SsoAdmin, &headers, &body)
 }
 
-/// `GET /saml/metadata/<token>`: no authentication, like the portal (reference §5, HIGH).
+/// `GET /saml/metadata/<token>`: no authentication, like the portal (docs/identity-center-console-api.md §5, HIGH).
 async fn metadata_route(
     AxumState(shared): AxumState<Arc<Shared>>,
     Path(token): Path<String>,
@@ -420,6 +515,7 @@ fn serve(shared: &Shared, api: Api, headers: &HeaderMap, body: &[u8]) -> Respons
     };
     if state.throttle_remaining > 0 {
         state.throttle_remaining -= 1;
+        state.throttled += 1;
         return error_response(
             api,
             &ApiError::new(400, ErrorKind::Throttling, "Rate exceeded"),
@@ -428,6 +524,28 @@ fn serve(shared: &Shared, api: Api, headers: &HeaderMap, body: &[u8]) -> Respons
     if state.fail_remaining > 0 {
         state.fail_remaining -= 1;
         let status = state.fail_status;
+        let kind = match (status, api) {
+            (503, _) => ErrorKind::Service("ServiceUnavailableException"),
+            (_, Api::Console) => ErrorKind::Coral("InternalFailure"),
+            (_, Api::SsoAdmin) => ErrorKind::Service("InternalServerException"),
+        };
+        return error_response(api, &ApiError::new(status, kind, "Injected failure"));
+    }
+    if let Some(failure) = operation.as_deref().and_then(|operation| {
+        state
+            .operation_failures
+            .iter_mut()
+            .find(|(name, remaining, _)| name == operation && *remaining > 0)
+    }) {
+        failure.1 -= 1;
+        let status = failure.2;
+        if status == THROTTLE {
+            state.throttled += 1;
+            return error_response(
+                api,
+                &ApiError::new(400, ErrorKind::Throttling, "Rate exceeded"),
+            );
+        }
         let kind = match (status, api) {
             (503, _) => ErrorKind::Service("ServiceUnavailableException"),
             (_, Api::Console) => ErrorKind::Coral("InternalFailure"),

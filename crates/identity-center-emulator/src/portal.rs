@@ -1,4 +1,4 @@
-//! The access portal's unauthenticated SAML metadata document (reference §5), so a local run can
+//! The access portal's unauthenticated SAML metadata document (docs/identity-center-console-api.md §5), so a local run can
 //! feed the IAM SAML provider from the application's `metadataUrl`.
 
 use anyhow::Context as _;
@@ -11,7 +11,7 @@ pub(crate) struct Certificate {
     pub der_base64: String,
 }
 
-/// How long a generated certificate is valid. ASSUMPTION: the reference does not say; five years
+/// How long a generated certificate is valid. ASSUMPTION: no source says; five years
 /// is a common IdP default.
 const VALIDITY_DAYS: i64 = 5 * 365;
 

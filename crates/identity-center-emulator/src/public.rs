@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::console::ensure_default_profile;
 use crate::state::{ACCOUNT_ID, CUSTOM_SAML_PROVIDER_RESOLVED_ARN, State};
-use crate::wire::{ApiError, page, parse};
+use crate::wire::{ApiError, ErrorKind, page, parse};
 
 pub(crate) const OPERATIONS: &[&str] = &[
     "ListInstances",
@@ -162,7 +162,7 @@ pub(crate) fn handle(state: &mut State, operation: &str, body: &Value) -> Result
             Ok(with_next_token(json!({ "Applications": items }), next))
         }
         "CreateApplication" => {
-            // Public CreateApplication cannot make SAML apps (reference §4, HIGH); the emulator
+            // Public CreateApplication cannot make SAML apps (docs/identity-center-console-api.md §4, HIGH); the emulator
             // has no OAuth apps either, so every provider gets the documented refusal.
             let request: CreateApplication = parse(operation, body)?;
             check_instance_arn(state, &request.instance_arn)?;
@@ -235,7 +235,7 @@ pub(crate) fn handle(state: &mut State, operation: &str, body: &Value) -> Result
         "GetApplicationAssignmentConfiguration" => {
             let request: ByApplicationArn = parse(operation, body)?;
             application(state, &request.application_arn)?;
-            // The console makes SAML apps assignment-required (reference §4, HIGH).
+            // The console makes SAML apps assignment-required (docs/identity-center-console-api.md §4, HIGH).
             Ok(json!({ "AssignmentRequired": true }))
         }
         "PutApplicationAssignmentConfiguration" => {
@@ -307,7 +307,8 @@ pub(crate) fn handle(state: &mut State, operation: &str, body: &Value) -> Result
                 .iter()
                 .map(|(k, v)| json!({ "Key": k, "Value": v }))
                 .collect();
-            let (items, next) = page(&all, request.next_token.as_deref(), MAX_TAGS, "NextToken")?;
+            let page_size = state.page_size.min(MAX_TAGS);
+            let (items, next) = page(&all, request.next_token.as_deref(), page_size, "NextToken")?;
             Ok(with_next_token(json!({ "Tags": items }), next))
         }
         _ => Err(crate::console::unknown_operation(operation)),
@@ -381,10 +382,20 @@ fn check_instance_arn(state: &State, arn: &str) -> Result<(), ApiError> {
             "InstanceArn '{arn}' does not match arn:aws:sso:::instance/ssoins-<16>"
         )));
     }
-    state
-        .instance(arn)
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found(format!("Instance {arn} does not exist")))
+    // ASSUMPTION `missing-instance-error`: which error AWS gives is not recorded ([ARGO] saw a
+    // cross-account denial worded "does not exist in this Region"); switchable.
+    state.instance(arn).map(|_| ()).ok_or_else(|| {
+        let message = format!("Instance {arn} does not exist in this Region");
+        match state.answers.missing_instance_error {
+            "ValidationException" => ApiError::validation(message),
+            "AccessDeniedException" => ApiError::new(
+                400,
+                ErrorKind::Service("AccessDeniedException"),
+                "User is not authorized to perform this action on the instance",
+            ),
+            _ => ApiError::not_found(message),
+        }
+    })
 }
 
 /// PrincipalType USER | GROUP; PrincipalId as identity-store ids look (the SDK model's pattern

@@ -12,14 +12,14 @@ use crate::wire::{ApiError, now_epoch_seconds, random_hex};
 pub const ACCOUNT_ID: &str = "123456789012";
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";
 
-/// The custom SAML 2.0 application template (reference §2, HIGH).
+/// The custom SAML 2.0 application template (docs/identity-center-console-api.md §2, HIGH).
 pub const CUSTOM_SAML_TEMPLATE_ID: &str = "tpl-50e590700beb5208";
 /// What public DescribeApplication reports as the provider of a custom SAML app. ASSUMPTION (LOW):
-/// the alias `custom-saml` resolves to `app-50e590700beb5208` (reference §2, HIGH); which of the
+/// the alias `custom-saml` resolves to `app-50e590700beb5208` (docs/identity-center-console-api.md §2, HIGH); which of the
 /// two forms DescribeApplication shows is not recorded anywhere.
 pub(crate) const CUSTOM_SAML_PROVIDER_ARN: &str =
     "arn:aws:sso::aws:applicationProvider/custom-saml";
-/// The resolved provider ARN quoted in the public API's refusal messages (reference §4, HIGH).
+/// The resolved provider ARN quoted in the public API's refusal messages (docs/identity-center-console-api.md §4, HIGH).
 pub(crate) const CUSTOM_SAML_PROVIDER_RESOLVED_ARN: &str =
     "arn:aws:sso::aws:applicationProvider/app-50e590700beb5208";
 
@@ -52,7 +52,7 @@ pub(crate) struct Assignment {
 }
 
 pub(crate) struct Application {
-    /// The 16 hex characters shared by `ins-…` and `apl-…` (reference §2, HIGH).
+    /// The 16 hex characters shared by `ins-…` and `apl-…` (docs/identity-center-console-api.md §2, HIGH).
     pub hex: String,
     pub instance_arn: String,
     pub home_region: String,
@@ -75,6 +75,9 @@ pub(crate) struct Application {
     pub invisible_reads: u32,
     /// The IdP signing certificate, made when the metadata is first served.
     pub certificate: Option<crate::portal::Certificate>,
+    /// An answer object served verbatim instead of [`Application::wire`]: an AWS-managed
+    /// application of a shape this project has never seen (`Emulator::add_aws_managed_application`).
+    pub raw_wire: Option<Value>,
 }
 
 impl Application {
@@ -108,6 +111,7 @@ impl Application {
             foreign: false,
             certificate: None,
             invisible_reads: 0,
+            raw_wire: None,
         }
     }
 
@@ -133,7 +137,7 @@ impl Application {
         )
     }
 
-    /// `base64("<account>_ins-<hex>")`, the token of the portal's SAML URLs (reference §5, HIGH).
+    /// `base64("<account>_ins-<hex>")`, the token of the portal's SAML URLs (docs/identity-center-console-api.md §5, HIGH).
     fn portal_token(&self) -> String {
         base64::engine::general_purpose::STANDARD
             .encode(format!("{ACCOUNT_ID}_{}", self.instance_id()))
@@ -152,9 +156,12 @@ impl Application {
     }
 
     /// The `applicationInstance` object of GetApplicationInstance / ListApplicationInstances
-    /// (reference §3.8: MED for the core fields; `name`, `responseConfig` and
+    /// (docs/identity-center-console-api.md §3.8: MED for the core fields; `name`, `responseConfig` and
     /// `responseSchemaConfig` are LOW, by [HW] analogy).
     pub(crate) fn wire(&self, portal: &str) -> Value {
+        if let Some(raw) = &self.raw_wire {
+            return raw.clone();
+        }
         let mut object = json!({
             "instanceId": self.instance_id(),
             "name": self.name,
@@ -267,6 +274,37 @@ pub(crate) struct State {
     pub local_portal: bool,
     /// How many reads miss an app made through CreateApplicationInstance.
     pub consistency_lag: u32,
+    /// Answers as the emulator imagines AWS where AWS is undocumented (see `Answers`).
+    pub answers: Answers,
+    /// Per-operation injected failures: (operation, remaining, HTTP status).
+    pub operation_failures: Vec<(String, u32, u16)>,
+    /// How many requests were answered ThrottlingException so far.
+    pub throttled: u32,
+}
+
+/// Switches between the answers AWS may give where no public source says which it gives. Each
+/// is a named assumption of docs/assumptions.md.
+#[derive(Debug, Clone)]
+pub(crate) struct Answers {
+    /// `get-returns-response-config`: Get/List show `responseConfig` and `responseSchemaConfig`.
+    pub response_config: bool,
+    /// `console-echoes-instance-name`: Get/List show the `name` given to the create.
+    pub name: bool,
+    /// `create-answer-shape`: the create answer is the whole object, not just `instanceId`.
+    pub full_create_answer: bool,
+    /// `missing-instance-error`: the sso-admin error for an instance ARN that does not exist.
+    pub missing_instance_error: &'static str,
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Self {
+            response_config: true,
+            name: true,
+            full_create_answer: true,
+            missing_instance_error: "ResourceNotFoundException",
+        }
+    }
 }
 
 impl State {
@@ -282,6 +320,9 @@ impl State {
             endpoint: String::new(),
             local_portal: false,
             consistency_lag: 0,
+            answers: Answers::default(),
+            operation_failures: Vec::new(),
+            throttled: 0,
         };
         state.add_instance(DEFAULT_REGION);
         state
@@ -301,7 +342,7 @@ impl State {
         ids
     }
 
-    /// Base of the portal's SAML URLs for an app in `region`: the AWS portal (reference §5, HIGH)
+    /// Base of the portal's SAML URLs for an app in `region`: the AWS portal (docs/identity-center-console-api.md §5, HIGH)
     /// or, after `Emulator::use_local_portal`, this emulator.
     pub(crate) fn portal_base(&self, region: &str) -> String {
         if self.local_portal {
@@ -319,8 +360,21 @@ impl State {
         )
     }
 
+    /// The Get/List object of `application`, as the `answers` switches shape it.
     pub(crate) fn wire(&self, application: &Application) -> Value {
-        application.wire(&self.portal_base(&application.home_region))
+        let mut object = application.wire(&self.portal_base(&application.home_region));
+        if application.raw_wire.is_none()
+            && let Some(fields) = object.as_object_mut()
+        {
+            if !self.answers.response_config {
+                fields.remove("responseConfig");
+                fields.remove("responseSchemaConfig");
+            }
+            if !self.answers.name {
+                fields.remove("name");
+            }
+        }
+        object
     }
 
     pub(crate) fn instance(&self, arn: &str) -> Option<&Instance> {
@@ -328,7 +382,7 @@ impl State {
     }
 
     /// The instance the console API acts on for a caller signing for `region`: app-instance calls
-    /// carry no instance ARN, it is implied by account and home region (reference §1, HIGH). With
+    /// carry no instance ARN, it is implied by account and home region (docs/identity-center-console-api.md §1, HIGH). With
     /// several instances in one region (unrealistic, only for "several instances" tests) the first
     /// one wins.
     pub(crate) fn instance_in_region(&self, region: &str) -> Result<&Instance, ApiError> {

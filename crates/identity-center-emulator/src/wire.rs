@@ -9,13 +9,13 @@ use serde_json::Value;
 
 pub(crate) const JSON_1_1: &str = "application/x-amz-json-1.1";
 
-/// SigV4 signing name of both the console API and sso-admin (reference §1, HIGH).
+/// SigV4 signing name of both the console API and sso-admin (docs/identity-center-console-api.md §1, HIGH).
 pub(crate) const SIGNING_SERVICE: &str = "sso";
 
 /// Coral's namespace for transport-level errors (unknown operation, authentication).
 const CORAL_NAMESPACE: &str = "com.amazon.coral.service";
 
-/// Namespace put in front of the console API's own error types. ASSUMPTION (LOW): the reference
+/// Namespace put in front of the console API's own error types. ASSUMPTION (LOW): the console-API notes
 /// only says `__type` is "possibly namespaced; take the part after `#`"; this namespace is inferred
 /// from the fully qualified targets `com.amazon.switchboard.service.SWBService.<Op>` ([APILIB]).
 const CONSOLE_NAMESPACE: &str = "com.amazon.switchboard.service";
@@ -104,7 +104,7 @@ impl ApiError {
     }
 }
 
-/// The body Coral answers, with HTTP 200, when the content type is not JSON 1.1 (reference §1,
+/// The body Coral answers, with HTTP 200, when the content type is not JSON 1.1 (docs/identity-center-console-api.md §1,
 /// MED: one observation with `application/json`).
 pub(crate) fn unknown_operation_200_body() -> Value {
     serde_json::json!({

@@ -204,7 +204,7 @@ impl ConsoleClient {
             };
             let page: ListApplicationInstancesResponse =
                 self.call("ListApplicationInstances", &request).await?;
-            all.extend(page.application_instances);
+            all.extend(readable_instances(page.application_instances));
             match page.marker.filter(|next| !next.is_empty()) {
                 Some(next) => marker = Some(next),
                 None => return Ok(all),
@@ -302,7 +302,7 @@ impl ConsoleClient {
                 marker: marker.as_deref(),
             };
             let page: ListProfilesResponse = self.call("ListProfiles", &request).await?;
-            all.extend(page.application_profiles);
+            all.extend(readable_profiles(page.application_profiles));
             match page.marker.filter(|next| !next.is_empty()) {
                 Some(next) => marker = Some(next),
                 None => return Ok(all),

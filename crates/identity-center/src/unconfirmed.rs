@@ -1,5 +1,5 @@
 //! Field names that no AWS source confirms (LOW confidence in
-//! `reference/identity-center-console-api.md`, §3.3 and §3.4).
+//! docs/identity-center-console-api.md §3.3 and §3.4).
 //!
 //! They come only from the Huawei Cloud port of the same API (`relay_state`, `start_url`), turned
 //! into the camelCase the AWS console API uses everywhere else. Capture the console's traffic once

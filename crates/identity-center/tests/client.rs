@@ -6,7 +6,7 @@ use aws_credential_types::Credentials;
 use identity_center::model::{DisplayData, ServiceProviderConfig, Status};
 use identity_center::{ApplicationArn, IdentityCenter, Principal, PrincipalKind, RetryPolicy};
 use identity_center_emulator::Emulator;
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn sdk_config(endpoint: &str, session_token: Option<&str>) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -124,32 +124,41 @@ async fn update_calls_send_the_documented_bodies_and_get_reads_them_back() {
         .await
         .unwrap();
 
-    let bodies: Vec<_> = emulator
+    let operations: Vec<_> = emulator
         .requests()
         .into_iter()
-        .map(|r| (r.operation, r.body))
+        .map(|r| r.operation)
         .collect();
     assert_eq!(
-        bodies,
-        vec![
-            (
-                "UpdateApplicationInstanceDisplayData".to_owned(),
-                json!({"instanceId": id, "displayName": "Amazon Connect", "description": "Agents"})
-            ),
-            (
-                "UpdateApplicationInstanceServiceProviderConfiguration".to_owned(),
-                json!({"instanceId": id, "serviceProviderConfig": {
-                    "audience": "urn:amazon:webservices",
-                    "consumers": [{"location": "https://signin.aws.amazon.com/saml",
-                                   "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", "defaultValue": true}],
-                    "requireRequestSignature": false
-                }})
-            ),
-            (
-                "UpdateApplicationInstanceStatus".to_owned(),
-                json!({"instanceId": id, "status": "ENABLED"})
-            ),
+        operations,
+        [
+            "UpdateApplicationInstanceDisplayData",
+            "UpdateApplicationInstanceServiceProviderConfiguration",
+            "UpdateApplicationInstanceStatus"
         ]
+    );
+    // What the service holds afterwards: one HTTP-POST assertion consumer at the ACS URL, not
+    // marked default (what every public caller of the AWS service sends), for the audience.
+    let stored = emulator.application_by_instance_id(&id).unwrap();
+    assert_eq!(stored["displayName"], "Amazon Connect");
+    assert_eq!(stored["description"], "Agents");
+    assert_eq!(stored["status"], "ENABLED");
+    let consumers = stored["serviceProviderConfig"]["consumers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(consumers.len(), 1);
+    assert_eq!(
+        consumers[0]["location"],
+        "https://signin.aws.amazon.com/saml"
+    );
+    assert_eq!(
+        consumers[0]["binding"],
+        "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+    );
+    assert_eq!(consumers[0]["defaultValue"], false);
+    assert_eq!(
+        stored["serviceProviderConfig"]["audience"],
+        "urn:amazon:webservices"
     );
     let app = idc.console.get_application_instance(&id).await.unwrap();
     assert_eq!(app.display_name(), Some("Amazon Connect"));
@@ -318,4 +327,102 @@ async fn public_calls_tags_and_assignments() {
 
     emulator.delete_application_out_of_band(&arn);
     assert_eq!(idc.tags(&instances[0].arn, &arn).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn applications_of_unknown_shapes_are_skipped_or_read_leniently() {
+    let emulator = Emulator::start().await.unwrap();
+    let idc = client(&emulator).await;
+    let ours = idc
+        .console
+        .create_application_instance("ours")
+        .await
+        .unwrap()
+        .instance_id;
+    let instance = emulator.instance_arn();
+    // AWS-managed applications whose shapes no public source records.
+    emulator.add_aws_managed_application(
+        &instance,
+        json!({"instanceId": "ins-00000000000000a1", "managedBy": "aws", "status": 3}),
+    );
+    emulator.add_aws_managed_application(
+        &instance,
+        json!({"instanceId": "ins-00000000000000a2", "display": "Amazon Q", "template": 42,
+               "identityProviderConfig": {"metadataUrl": 7}, "responseConfig": {"properties": 1}}),
+    );
+    emulator.add_aws_managed_application(&instance, json!({"display": {"displayName": "no id"}}));
+    emulator.add_aws_managed_application(&instance, json!("not an object"));
+    emulator.add_aws_managed_application(&instance, Value::Null);
+
+    let listed = idc.console.list_application_instances().await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|a| a.instance_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            ours.as_str(),
+            "ins-00000000000000a1",
+            "ins-00000000000000a2"
+        ],
+        "the unreadable ones are skipped, the rest kept"
+    );
+    let odd = &listed[2];
+    assert_eq!(odd.display_name(), None);
+    assert_eq!(odd.template_id(), None);
+    assert_eq!(odd.metadata_url(), None);
+    assert_eq!(odd.response_config, None);
+    assert_eq!(listed[1].status, None);
+    // A fresh application has no display data: read all the same.
+    let fresh = idc.console.get_application_instance(&ours).await.unwrap();
+    assert_eq!(fresh.display_name(), None);
+    assert!(fresh.metadata_url().is_some());
+}
+
+/// ASSUMPTION `create-answer-shape`, the other way: only the id comes back.
+#[tokio::test]
+async fn a_create_answer_with_only_the_id_is_enough() {
+    let emulator = Emulator::start().await.unwrap();
+    emulator.set_full_create_answer(false);
+    let idc = client(&emulator).await;
+    let created = idc
+        .console
+        .create_application_instance("minimal")
+        .await
+        .unwrap();
+    assert!(created.instance_id.starts_with("ins-"));
+    assert_eq!(created.display, None);
+    assert!(
+        emulator
+            .application_by_instance_id(&created.instance_id)
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn profiles_are_listed_across_pages() {
+    let emulator = Emulator::start().await.unwrap();
+    emulator.set_page_size(2);
+    let idc = client(&emulator).await;
+    let id = idc
+        .console
+        .create_application_instance("paged")
+        .await
+        .unwrap()
+        .instance_id;
+    let arn = emulator.application_by_instance_id(&id).unwrap()["applicationArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    emulator.add_profiles(&arn, 5);
+    emulator.clear_requests();
+    let profiles = idc.console.list_profiles(&id).await.unwrap();
+    let stored: Vec<Value> = emulator.application(&arn).unwrap()["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["profileId"].clone())
+        .collect();
+    let listed: Vec<Value> = profiles.iter().map(|p| json!(p.profile_id)).collect();
+    assert_eq!(listed, stored);
+    assert_eq!(listed.len(), 5);
+    assert_eq!(emulator.requests().len(), 3, "three pages of two");
 }

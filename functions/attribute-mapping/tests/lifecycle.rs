@@ -35,9 +35,33 @@ async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// An emulator with one custom SAML application (as Custom::IdentityCenterSamlApp leaves it), and
-/// the function pointed at it.
+/// An emulator with one custom SAML application (as Custom::IdentityCenterSamlApp leaves it,
+/// tagged as made by the stack `STACK`), and the function pointed at it.
 async fn setup() -> (Emulator, Arc<AttributeMapping>, String) {
+    setup_for(STACK).await
+}
+
+/// The ownership tags Custom::IdentityCenterSamlApp of `stack_id` puts on what it makes.
+async fn tag_as_made_by(emulator: &Emulator, config: &SdkConfig, arn: &str, stack_id: &str) {
+    let instance_arn = emulator.application(arn).unwrap()["instanceArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    IdentityCenter::new(config)
+        .unwrap()
+        .tag(
+            &instance_arn,
+            arn,
+            &[
+                ("connect-sso:stack-id", stack_id),
+                ("connect-sso:logical-resource-id", "App"),
+            ],
+        )
+        .await
+        .unwrap();
+}
+
+async fn setup_for(stack_id: &str) -> (Emulator, Arc<AttributeMapping>, String) {
     let emulator = Emulator::start().await.unwrap();
     let config = sdk_config(&emulator.endpoint()).await;
     let idc = IdentityCenter::new(&config).unwrap();
@@ -60,8 +84,19 @@ async fn setup() -> (Emulator, Arc<AttributeMapping>, String) {
         .as_str()
         .unwrap()
         .to_owned();
+    tag_as_made_by(&emulator, &config, &arn, stack_id).await;
     emulator.clear_requests();
     (emulator, Arc::new(AttributeMapping::new(config)), arn)
+}
+
+/// The console operations that wrote something.
+fn console_writes(emulator: &Emulator) -> Vec<String> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.api == "console" && r.operation.starts_with("Update"))
+        .map(|r| r.operation)
+        .collect()
 }
 
 fn event(request_type: &str, properties: Value) -> Value {
@@ -124,7 +159,7 @@ async fn create_update_delete_with_the_state_checked_after_each_step() {
     assert_eq!(answer["PhysicalResourceId"], id);
     assert_eq!(
         answer["Data"],
-        json!({"RoleAttribute": format!("{ROLE},{PROVIDER}"), "RelayState": RELAY})
+        json!({"RoleAttribute": format!("{ROLE},{PROVIDER}"), "RelayState": RELAY, "ExistingConfigurationRead": "true"})
     );
     let app = emulator.application(&arn).unwrap();
     assert_eq!(
@@ -184,35 +219,47 @@ async fn create_update_delete_with_the_state_checked_after_each_step() {
         })
     );
 
-    // Delete clears what it set.
+    // Delete clears its attributes and the relay state, and leaves a complete configuration:
+    // a subject and a session duration remain.
     let answer = run(&function, delete(&id, updated)).await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     let app = emulator.application(&arn).unwrap();
-    assert_eq!(app["responseConfig"], json!({"properties": {}}));
-    assert_eq!(app["responseSchemaConfig"], json!({"properties": {}}));
+    assert_eq!(
+        app["responseConfig"],
+        json!({"subject": attribute("${user:subject}"), "properties": {}, "ttl": "PT8H"})
+    );
+    assert_eq!(
+        app["responseSchemaConfig"],
+        json!({
+            "subject": {"include": "REQUIRED", "nameIdFormat": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"},
+            "properties": {},
+        })
+    );
 }
 
 #[tokio::test]
-async fn the_exact_requests_read_then_write_values_then_formats() {
+async fn ownership_is_checked_then_values_are_written_before_formats_with_matching_keys() {
     let (emulator, function, arn) = setup().await;
     let answer = run(&function, event("Create", minimal(&arn))).await;
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
-    let instance_id = emulator.application(&arn).unwrap()["instanceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let requests = emulator.requests();
-    let operations: Vec<&str> = requests.iter().map(|r| r.operation.as_str()).collect();
+    let operations: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{}:{}", r.api, r.operation))
+        .collect();
+    // The ownership check reads before anything is written; values before formats, so the
+    // formats never name an attribute that has no value.
     assert_eq!(
         operations,
         [
-            "GetApplicationInstance",
-            "UpdateApplicationInstanceResponseConfiguration",
-            "UpdateApplicationInstanceResponseSchemaConfiguration"
+            "sso-admin:ListInstances",
+            "sso-admin:ListTagsForResource",
+            "console:GetApplicationInstance",
+            "console:UpdateApplicationInstanceResponseConfiguration",
+            "console:UpdateApplicationInstanceResponseSchemaConfiguration"
         ]
     );
-    for request in &requests {
-        assert_eq!(request.api, "console");
+    for request in requests.iter().filter(|r| r.api == "console") {
         assert_eq!(
             request.headers["content-type"],
             "application/x-amz-json-1.1"
@@ -221,29 +268,33 @@ async fn the_exact_requests_read_then_write_values_then_formats() {
             request.headers["x-amz-target"],
             format!("SWBService.{}", request.operation)
         );
-        assert!(
-            request.headers["authorization"]
-                .starts_with("AWS4-HMAC-SHA256 Credential=AKIDMAPTEST/")
-        );
         assert!(request.headers["authorization"].contains("/us-east-1/sso/aws4_request"));
     }
-    assert_eq!(requests[0].body, json!({"instanceId": instance_id}));
+    // What IAM and Connect need in the assertion, as stored by the service.
+    let app = emulator.application(&arn).unwrap();
+    let values = app["responseConfig"]["properties"].as_object().unwrap();
+    let formats = app["responseSchemaConfig"]["properties"]
+        .as_object()
+        .unwrap();
     assert_eq!(
-        requests[1].body,
-        json!({"instanceId": instance_id, "responseConfig": {
-            "subject": attribute("${user:email}"),
-            "properties": {ROLE_KEY: attribute(&format!("{ROLE},{PROVIDER}")), SESSION_KEY: attribute("${user:email}")},
-            "ttl": "PT12H",
-            "relayState": RELAY,
-        }})
+        values.keys().collect::<Vec<_>>(),
+        formats.keys().collect::<Vec<_>>(),
+        "every attribute has a value and a format"
     );
-    assert_eq!(
-        requests[2].body,
-        json!({"instanceId": instance_id, "responseSchemaConfig": {
-            "subject": {"include": "REQUIRED", "nameIdFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"},
-            "properties": {ROLE_KEY: format(), SESSION_KEY: format()},
-        }})
-    );
+    let role = values[ROLE_KEY]["source"][0].as_str().unwrap();
+    let (role_arn, provider_arn) = role.split_once(',').unwrap();
+    assert!(role_arn.contains(":role/") && provider_arn.contains(":saml-provider/"));
+    assert_eq!(values[SESSION_KEY], attribute("${user:email}"));
+    for format in formats.values() {
+        assert!(
+            format["attrNameFormat"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:oasis:names:tc:SAML:2.0:attrname-format:")
+        );
+    }
+    assert_eq!(app["responseConfig"]["ttl"], "PT12H", "Connect's 12 hours");
+    assert_eq!(app["responseConfig"]["relayState"], RELAY);
 }
 
 #[tokio::test]
@@ -292,7 +343,7 @@ async fn attributes_the_resource_did_not_set_are_kept_and_removed_ones_are_dropp
     let response = emulator.application(&arn).unwrap()["responseConfig"].clone();
     assert_eq!(
         response,
-        json!({"properties": {"Department": attribute("Sales")}})
+        json!({"subject": attribute("${user:email}"), "properties": {"Department": attribute("Sales")}, "ttl": "PT12H"})
     );
 }
 
@@ -311,6 +362,13 @@ async fn a_different_application_is_a_replacement_that_leaves_the_old_one_to_the
         .as_str()
         .unwrap()
         .to_owned();
+    tag_as_made_by(
+        &emulator,
+        &sdk_config(&emulator.endpoint()).await,
+        &other_arn,
+        STACK,
+    )
+    .await;
 
     let created = run(&function, event("Create", minimal(&arn))).await;
     let old_id = created["PhysicalResourceId"].as_str().unwrap().to_owned();
@@ -369,7 +427,7 @@ async fn deletes_of_ids_it_did_not_make_or_of_applications_already_gone_succeed(
         .into_iter()
         .map(|r| r.operation)
         .collect();
-    assert_eq!(operations, ["GetApplicationInstance"]);
+    assert_eq!(operations, ["ListInstances", "ListTagsForResource"]);
 }
 
 #[tokio::test]
@@ -403,7 +461,8 @@ async fn bad_properties_fail_naming_the_property_before_any_call() {
         (with("ApplicationArn", json!("ins-72236face0cd1203")), "invalid property ApplicationArn: 'ins-72236face0cd1203' is not an Identity Center application ARN".to_owned()),
         (with("RelayState", json!("http://example.com/connect")), "invalid property RelayState: 'http://example.com/connect' is not an https URL".to_owned()),
         (with("RelayState", json!("connect/federate/1")), "invalid property RelayState".to_owned()),
-        (with("SessionDuration", json!("PT30M")), "invalid property SessionDuration: 'PT30M' is not an ISO 8601 duration from PT1H to PT12H".to_owned()),
+        (with("SessionDuration", json!("PT30M")), "invalid property SessionDuration: 'PT30M' is not one of the session durations Identity Center offers: whole hours PT1H, PT2H, … PT12H".to_owned()),
+        (with("SessionDuration", json!("PT90M")), "invalid property SessionDuration: 'PT90M'".to_owned()),
         (with("SessionDuration", json!("PT13H")), "invalid property SessionDuration: 'PT13H'".to_owned()),
         (with("SessionDuration", json!("12h")), "invalid property SessionDuration: '12h'".to_owned()),
         (with("SubjectFormat", json!("email")), "invalid property SubjectFormat: 'email' is not one of unspecified, emailAddress, persistent, transient".to_owned()),
@@ -477,6 +536,7 @@ async fn the_region_property_picks_the_home_region_to_call() {
         .as_str()
         .unwrap()
         .to_owned();
+    tag_as_made_by(&emulator, &config, &eu_arn, STACK).await;
     emulator.clear_requests();
 
     let mut props = minimal(&eu_arn);
@@ -497,7 +557,8 @@ async fn the_region_property_picks_the_home_region_to_call() {
 
 #[tokio::test]
 async fn the_sample_events_run_create_update_delete() {
-    let (emulator, function, arn) = setup().await;
+    let sample_stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/connect-sso/5f1e5a40-9c3a-11ef-8d1b-0a1b2c3d4e5f";
+    let (emulator, function, arn) = setup_for(sample_stack).await;
     for name in ["create", "update", "delete"] {
         let path = format!(
             "{}/../../events/attribute-mapping/{name}.json",
@@ -513,7 +574,14 @@ async fn the_sample_events_run_create_update_delete() {
         match name {
             "create" => assert_eq!(response["ttl"], "PT12H"),
             "update" => assert_eq!(response["ttl"], "PT10H"),
-            _ => assert_eq!(response, json!({"properties": {}})),
+            _ => {
+                assert_eq!(response["properties"], json!({}));
+                assert_eq!(response["ttl"], "PT10H", "the session duration is kept");
+                assert!(
+                    response["subject"]["source"][0].is_string(),
+                    "a subject is kept"
+                );
+            }
         }
     }
 }
@@ -536,22 +604,22 @@ fn unique() -> String {
 /// The function with STS at moto, and an event of a stack of its own (so that the session name,
 /// `<stack name>.Mapping`, identifies this test's AssumeRole calls in moto).
 async fn cross_account_setup() -> (Emulator, Arc<AttributeMapping>, String, String) {
-    let (emulator, _, arn) = setup().await;
+    let stack_name = format!("connect-sso-{}", unique());
+    let (emulator, _, arn) = setup_for(&stack_id(&stack_name)).await;
     let function = AttributeMapping::new(sdk_config(&emulator.endpoint()).await)
         .with_sts(sdk_config(&moto_endpoint()).await);
-    (
-        emulator,
-        Arc::new(function),
-        arn,
-        format!("connect-sso-{}", unique()),
+    (emulator, Arc::new(function), arn, stack_name)
+}
+
+fn stack_id(stack_name: &str) -> String {
+    format!(
+        "arn:aws:cloudformation:us-east-1:210987654321:stack/{stack_name}/8d3f0a10-0000-4000-8000-000000000002"
     )
 }
 
 fn stack_event(stack_name: &str, request_type: &str, properties: Value) -> Value {
     let mut event = event(request_type, properties);
-    event["StackId"] = json!(format!(
-        "arn:aws:cloudformation:us-east-1:210987654321:stack/{stack_name}/8d3f0a10-0000-4000-8000-000000000002"
-    ));
+    event["StackId"] = json!(stack_id(stack_name));
     event
 }
 
@@ -612,7 +680,11 @@ async fn console_calls_carry_the_assumed_roles_credentials() {
     assert_eq!(assumed[0]["role_arn"], role.as_str());
     assert_eq!(assumed[0]["external_id"], "connect-sso-external-id");
     let requests = emulator.requests();
-    assert_eq!(requests.len(), 3);
+    assert_eq!(
+        requests.len(),
+        5,
+        "ListInstances, ListTagsForResource, Get and two writes"
+    );
     for request in &requests {
         assert_eq!(
             access_key_id(&request.headers["authorization"]),
@@ -633,7 +705,7 @@ async fn console_calls_carry_the_assumed_roles_credentials() {
     assert_eq!(answer["Status"], "SUCCESS", "{answer}");
     assert_eq!(
         emulator.application(&arn).unwrap()["responseConfig"],
-        json!({"properties": {}})
+        json!({"subject": attribute("${user:email}"), "properties": {}, "ttl": "PT12H"})
     );
     let assumed = assumed_roles(&format!("{stack_name}.Mapping")).await;
     assert_eq!(assumed.len(), 2);
@@ -697,5 +769,172 @@ async fn role_properties_are_checked_before_any_call() {
         assumed_roles(&format!("{stack_name}.Mapping"))
             .await
             .is_empty()
+    );
+}
+
+// ------------------------------------------------- only this stack's applications
+
+#[tokio::test]
+async fn an_application_this_stack_did_not_make_is_refused_with_no_write() {
+    let (emulator, function, ours) = setup().await;
+    let config = sdk_config(&emulator.endpoint()).await;
+    let someone_elses = emulator.add_foreign_application(&emulator.instance_arn(), "Payroll");
+    let other_stack = emulator.add_foreign_application(&emulator.instance_arn(), "Other stack");
+    let other_stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/other/1";
+    tag_as_made_by(&emulator, &config, &other_stack, other_stack_id).await;
+    let before: Vec<Value> = [&someone_elses, &other_stack]
+        .iter()
+        .map(|arn| emulator.application(arn).unwrap())
+        .collect();
+
+    for (arn, owner) in [
+        (
+            &someone_elses,
+            "it has no connect-sso:stack-id tag".to_owned(),
+        ),
+        (
+            &other_stack,
+            format!("its connect-sso:stack-id tag names {other_stack_id}"),
+        ),
+    ] {
+        emulator.clear_requests();
+        let answer = run(&function, event("Create", minimal(arn))).await;
+        assert_eq!(answer["Status"], "FAILED", "{answer}");
+        assert_eq!(
+            answer["Reason"],
+            format!(
+                "invalid property ApplicationArn: application {arn} was not made by this stack ({owner}): attribute mappings are only written on an application this stack's Custom::IdentityCenterSamlApp made; nothing was changed"
+            )
+        );
+        assert!(console_writes(&emulator).is_empty(), "{arn}: no write");
+
+        // Moving an existing mapping onto it is refused the same way.
+        let answer = run(
+            &function,
+            update(
+                &format!("{ours}/attribute-mapping"),
+                minimal(arn),
+                minimal(&ours),
+            ),
+        )
+        .await;
+        assert_eq!(answer["Status"], "FAILED", "{answer}");
+        assert!(console_writes(&emulator).is_empty(), "{arn}: no write");
+
+        // A Delete naming it clears nothing (and does not block the stack).
+        let answer = run(
+            &function,
+            delete(&format!("{arn}/attribute-mapping"), minimal(arn)),
+        )
+        .await;
+        assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+        assert!(console_writes(&emulator).is_empty(), "{arn}: no write");
+    }
+    let after: Vec<Value> = [&someone_elses, &other_stack]
+        .iter()
+        .map(|arn| emulator.application(arn).unwrap())
+        .collect();
+    assert_eq!(before, after);
+}
+
+// ------------------------------------------------- answers AWS has not documented
+
+/// ASSUMPTION `get-returns-response-config`, the other way: GetApplicationInstance shows no
+/// responseConfig / responseSchemaConfig.
+#[tokio::test]
+async fn an_unreadable_configuration_is_reported_and_delete_still_writes_a_complete_one() {
+    let (emulator, function, arn) = setup().await;
+    emulator.set_response_config_readable(false);
+    let answer = run(&function, event("Create", minimal(&arn))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(
+        answer["Data"]["ExistingConfigurationRead"], "false",
+        "the user is told the merge could not see what was there"
+    );
+    let app = emulator.application(&arn).unwrap();
+    assert_eq!(
+        app["responseConfig"]["properties"][ROLE_KEY],
+        attribute(&format!("{ROLE},{PROVIDER}"))
+    );
+
+    let mut props = minimal(&arn);
+    props["SessionDuration"] = json!("PT9H");
+    props["Subject"] = json!("${user:subject}");
+    let answer = run(
+        &function,
+        delete(&format!("{arn}/attribute-mapping"), props),
+    )
+    .await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    // Nothing could be read: the configuration written holds a subject and a session duration
+    // (this resource's), never a reduced object.
+    let app = emulator.application(&arn).unwrap();
+    assert_eq!(
+        app["responseConfig"],
+        json!({"subject": attribute("${user:subject}"), "properties": {}, "ttl": "PT9H"})
+    );
+    assert_eq!(
+        app["responseSchemaConfig"]["subject"]["include"], "REQUIRED",
+        "{app}"
+    );
+}
+
+#[tokio::test]
+async fn console_throttling_is_ridden_out_and_was_met() {
+    let (emulator, function, arn) = setup().await;
+    // The console read and write are throttled, more than once each.
+    emulator.throttle_operation("GetApplicationInstance", 3);
+    emulator.throttle_operation("UpdateApplicationInstanceResponseSchemaConfiguration", 2);
+    let answer = run(&function, event("Create", minimal(&arn))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(emulator.throttled_requests(), 5, "the throttle was met");
+    assert_eq!(
+        emulator.application(&arn).unwrap()["responseSchemaConfig"]["properties"][ROLE_KEY],
+        format()
+    );
+    // Then the console writes themselves.
+    emulator.clear_requests();
+    emulator.fail_operation("UpdateApplicationInstanceResponseConfiguration", 2, 503);
+    let mut props = minimal(&arn);
+    props["SessionDuration"] = json!("PT4H");
+    let answer = run(
+        &function,
+        update(&format!("{arn}/attribute-mapping"), props, minimal(&arn)),
+    )
+    .await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(
+        console_writes(&emulator)
+            .iter()
+            .filter(|op| *op == "UpdateApplicationInstanceResponseConfiguration")
+            .count(),
+        3,
+        "two refused, the third written"
+    );
+    assert_eq!(
+        emulator.application(&arn).unwrap()["responseConfig"]["ttl"],
+        "PT4H"
+    );
+}
+
+#[tokio::test]
+async fn an_application_sso_admin_does_not_show_yet_is_waited_for() {
+    let (emulator, function, arn) = setup().await;
+    // Just made: the console API knows it, sso-admin's tag lookups miss it twice.
+    emulator.hide_application_for(&arn, 2);
+    let answer = run(&function, event("Create", minimal(&arn))).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    let tag_reads = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "ListTagsForResource")
+        .count();
+    assert_eq!(
+        tag_reads, 4,
+        "missed, waited for (missed again, then seen), then read"
+    );
+    assert_eq!(
+        emulator.application(&arn).unwrap()["responseConfig"]["relayState"],
+        RELAY
     );
 }

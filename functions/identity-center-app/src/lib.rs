@@ -19,7 +19,14 @@
 //! (`ins-…`), `MetadataUrl` (for the IAM SAML provider), `InstanceArn`, `IdentityStoreId`.
 //!
 //! The application is tagged with the resource's ownership tags: only a tagged application is ever
-//! adopted (a retried Create), changed or deleted. A different instance or region is a replacement.
+//! adopted (a retried Create), changed or deleted. The console API cannot tag in the create call,
+//! so the create's internal `name` is a marker only this resource writes (derived from the stack
+//! and logical id): an attempt stopped between creating and tagging leaves an untagged application
+//! the retry recognises by that marker, tags and adopts. A different instance or region is a
+//! replacement.
+//!
+//! What the console API answers is read leniently (docs/identity-center-console-api.md):
+//! applications of other kinds in the instance, of shapes never seen, are skipped, not fatal.
 
 mod principals;
 
@@ -354,6 +361,16 @@ impl CustomResource for IdentityCenterSamlApp {
             "arn:{}:sso:::instance/{}",
             application.partition, application.instance
         );
+        // An application in an instance that is gone, or that these credentials cannot see, is
+        // nothing this resource can still own: done, as for an application already deleted.
+        let visible = identity_center.instances().await?;
+        if !visible
+            .iter()
+            .any(|instance| application.is_in_instance(&instance.arn))
+        {
+            tracing::info!(%instance_arn, application_arn = %application, "the Identity Center instance of the application does not exist or is not visible here: nothing to delete");
+            return Ok(());
+        }
         let application_arn = application.to_string();
         match identity_center
             .tags(&instance_arn, &application_arn)
@@ -410,8 +427,9 @@ async fn choose_instance(
     }
 }
 
-/// A custom SAML application named `display_name` that this resource made, if there is one. A
-/// same-named application without this resource's tags belongs to someone else: an error.
+/// The application this resource made, if there is one: tagged as ours, or untagged but carrying
+/// the creation marker only this resource writes (an attempt stopped before it could tag; tagged
+/// now). A same-named application without our tags or marker belongs to someone else: an error.
 async fn find_own_application(
     identity_center: &IdentityCenter,
     request: &Request,
@@ -423,26 +441,56 @@ async fn find_own_application(
         .list_application_instances()
         .await
         .during("finding an existing application")?;
+    let marker = creation_marker(&request.stack_id, &request.logical_resource_id);
     let mut foreign = Vec::new();
-    for candidate in applications
-        .iter()
-        .filter(|app| is_saml_app_named(app, display_name))
-    {
-        let arn = application_arn(instance, &candidate.instance_id)?;
-        match identity_center
-            .tags(&instance.arn, &arn.to_string())
-            .await?
-        {
-            Some(tags)
-                if request.owns(
-                    tags.iter()
-                        .map(|(key, value)| (key.as_str(), value.as_str())),
-                ) =>
-            {
-                return Ok(Some(arn));
-            }
-            Some(_) => foreign.push(arn.to_string()),
-            None => {}
+    for candidate in &applications {
+        let named_like_ours = is_saml_app_named(candidate, display_name);
+        let marked_as_ours = candidate.name.as_deref() == Some(marker.as_str());
+        // A custom SAML application without display data is one stopped right after its
+        // creation: ours if tagged so.
+        let fresh = candidate.display_name().is_none()
+            && candidate.template_id() == Some(CUSTOM_SAML_TEMPLATE_ID);
+        if !(named_like_ours || marked_as_ours || fresh) {
+            continue;
+        }
+        let Ok(arn) = application_arn(instance, &candidate.instance_id) else {
+            tracing::warn!(instance_id = %candidate.instance_id, "skipping an application whose ARN cannot be built");
+            continue;
+        };
+        let application_arn = arn.to_string();
+        let tags = if marked_as_ours {
+            identity_center
+                .wait_until_visible(&instance.arn, &application_arn)
+                .await?;
+            identity_center
+                .tags(&instance.arn, &application_arn)
+                .await?
+        } else {
+            identity_center
+                .tags(&instance.arn, &application_arn)
+                .await?
+        };
+        let Some(tags) = tags else { continue };
+        let owned = request.owns(
+            tags.iter()
+                .map(|(key, value)| (key.as_str(), value.as_str())),
+        );
+        let tagged_by_anyone = tags
+            .iter()
+            .any(|(key, _)| key.starts_with(OWNER_TAG_PREFIX));
+        if owned {
+            return Ok(Some(arn));
+        }
+        if marked_as_ours && !tagged_by_anyone {
+            tracing::info!(%application_arn, "found the untagged application a stopped attempt made (creation marker): tagging it");
+            identity_center
+                .tag(&instance.arn, &application_arn, &request.ownership_tags())
+                .await
+                .context("tagging the application a previous attempt made")?;
+            return Ok(Some(arn));
+        }
+        if named_like_ours {
+            foreign.push(application_arn);
         }
     }
     if !foreign.is_empty() {
@@ -455,12 +503,31 @@ async fn find_own_application(
     Ok(None)
 }
 
+/// The prefix of the ownership tag keys.
+const OWNER_TAG_PREFIX: &str = "connect-sso:";
+
 fn is_saml_app_named(application: &ApplicationInstance, display_name: &str) -> bool {
     application.display_name() == Some(display_name)
         && application.template_id() == Some(CUSTOM_SAML_TEMPLATE_ID)
 }
 
-/// Creates the application and tags it at once, so that it is recognised as ours from then on.
+/// The `name` this resource gives CreateApplicationInstance: a UUID (what every public caller
+/// sends) derived from the stack and logical id, so that only this resource writes it and a retry
+/// can recognise an application it made but could not tag.
+pub fn creation_marker(stack_id: &str, logical_resource_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!(
+        "connect-sso creation marker\n{stack_id}\n{logical_resource_id}"
+    ));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// Creates the application (named with the creation marker) and tags it at once, so that it is
+/// recognised as ours from then on.
 async fn create_tagged_application(
     identity_center: &IdentityCenter,
     request: &Request,
@@ -468,9 +535,10 @@ async fn create_tagged_application(
 ) -> anyhow::Result<ApplicationArn> {
     let created = identity_center
         .console
-        // The name CreateApplicationInstance requires: internal, never shown; a fresh UUID as the
-        // console sends.
-        .create_application_instance(&uuid::Uuid::new_v4().to_string())
+        .create_application_instance(&creation_marker(
+            &request.stack_id,
+            &request.logical_resource_id,
+        ))
         .await
         .during("creating the application")?;
     let application = application_arn(instance, &created.instance_id)?;
@@ -486,7 +554,7 @@ async fn create_tagged_application(
             .await
     };
     if let Err(error) = tagged.await {
-        // Untagged, it would never be recognised as ours again: remove it while we know it is.
+        // Untagged, only its marker says it is ours: remove it while we know it is.
         if let Err(cleanup) = identity_center
             .console
             .delete_application_instance(&created.instance_id)
