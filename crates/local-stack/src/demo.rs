@@ -503,6 +503,13 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
         .iter()
         .map(|call| (call.function.as_str(), call.call.as_str()))
         .collect();
+    // A recording that missed the functions' calls would prove nothing.
+    for function in table.functions.keys() {
+        ensure!(
+            distinct.iter().any(|(caller, _)| caller == function),
+            "no call of {function} was recorded"
+        );
+    }
     println!(
         "check: all {} calls of the functions ({} distinct) are in permissions.yaml",
         calls.len(),

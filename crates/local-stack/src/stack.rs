@@ -802,6 +802,9 @@ impl<'c> Stack<'c> {
         let stack_id = self.stack_id();
         if logical_id == "(stack)" {
             self.cloud.cloudformation.set_stack(&stack_id, status);
+        } else if status.starts_with("DELETE_") && self.deployed.contains_key(logical_id) {
+            // The cleanup of a replaced resource: CloudFormation describes the resource by its
+            // current (new) physical id, still UPDATE_COMPLETE.
         } else {
             let physical_id = match status {
                 "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_IN_PROGRESS" => detail.to_owned(),
