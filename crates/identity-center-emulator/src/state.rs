@@ -267,6 +267,10 @@ pub(crate) struct State {
     pub local_portal: bool,
     /// How many reads miss an app made through CreateApplicationInstance.
     pub consistency_lag: u32,
+    /// Access key ids whose console API calls are refused (a member account's credentials).
+    pub console_denied_keys: std::collections::BTreeSet<String>,
+    /// Operations every caller is refused (a policy that lacks their action).
+    pub denied_operations: std::collections::BTreeSet<String>,
 }
 
 impl State {
@@ -282,6 +286,8 @@ impl State {
             endpoint: String::new(),
             local_portal: false,
             consistency_lag: 0,
+            console_denied_keys: Default::default(),
+            denied_operations: Default::default(),
         };
         state.add_instance(DEFAULT_REGION);
         state
