@@ -1,5 +1,6 @@
-//! The command line: `connect-sso doctor` and `connect-sso plan`.
+//! The command line: `connect-sso doctor`, `connect-sso plan` and `connect-sso preflight`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,7 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::clients::{Clients, Endpoints};
 use crate::stack::{DeployedStack, USER_IMPORT_LOGICAL_ID};
 use crate::target::{Target, parse_username_attribute};
-use crate::{doctor, plan};
+use crate::{doctor, plan, preflight};
 
 /// Exit status when every check passed / the plan was shown.
 pub const EXIT_OK: u8 = 0;
@@ -44,6 +45,50 @@ pub enum Command {
     /// Show what the user import would change in Connect (create, update, delete, skipped with
     /// reasons), computed by the import itself; nothing is written.
     Plan(PlanArgs),
+    /// Before the first deployment: check, with your credentials and the stack's parameters,
+    /// what would make it fail (Identity Center access and Region, the Connect instance, the
+    /// groups and the user quota, names already taken). Writes nothing. Exit status 1 when a
+    /// check fails, 2 when the checks could not run.
+    Preflight(PreflightArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    /// The name the stack will be deployed under (the default ApplicationName derives from it).
+    #[arg(long)]
+    pub stack_name: String,
+    /// A JSON file with the template parameters: {"Groups": "Agents", …} or CloudFormation's
+    /// [{"ParameterKey": …, "ParameterValue": …}]; the options below override it.
+    #[arg(long)]
+    pub parameters: Option<PathBuf>,
+    /// A template parameter, as `sam deploy --parameter-overrides` takes it; repeat for several.
+    #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = preflight::parameter_assignment)]
+    pub parameter: Vec<(String, String)>,
+    /// Region the stack (and the Connect instance) will be in (default: the environment's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// ConnectInstanceId.
+    #[arg(long)]
+    pub instance_id: Option<String>,
+    /// IdentityCenterRegion.
+    #[arg(long)]
+    pub identity_center_region: Option<String>,
+    /// An imported group (display name or id); repeat for several (Groups).
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+    /// UsernameAttribute: email or userName.
+    #[arg(long, value_parser = username_attribute)]
+    pub username_attribute: Option<UsernameAttribute>,
+    /// An AWS profile of the account that owns IAM Identity Center, for its checks when
+    /// IdentityCenterRoleArn is set (that role admits only the stack's functions).
+    #[arg(long)]
+    pub identity_center_profile: Option<String>,
+    /// The Connect "Users per instance" quota, when raised (default: Amazon Connect's 500).
+    #[arg(long)]
+    pub user_quota: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +180,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Doctor(args) => run_doctor(args).await,
         Command::Plan(args) => run_plan(args).await,
+        Command::Preflight(args) => run_preflight(args).await,
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -333,6 +379,85 @@ async fn run_plan(args: PlanArgs) -> anyhow::Result<u8> {
         println!("{}", plan::render(&prepared));
     }
     Ok(EXIT_OK)
+}
+
+/// The stack's parameters: the file's, then the options.
+fn preflight_parameters(args: &PreflightArgs) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut parameters = match &args.parameters {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            preflight::parameters_from_json(&text)
+                .with_context(|| format!("parameters file {}", path.display()))?
+        }
+        None => BTreeMap::new(),
+    };
+    for (key, value) in &args.parameter {
+        parameters.insert(key.clone(), value.clone());
+    }
+    let mut set = |key: &str, value: String| {
+        parameters.insert(key.to_owned(), value);
+    };
+    if let Some(id) = &args.instance_id {
+        set("ConnectInstanceId", id.clone());
+    }
+    if let Some(region) = &args.identity_center_region {
+        set("IdentityCenterRegion", region.clone());
+    }
+    if !args.groups.is_empty() {
+        set("Groups", args.groups.join(","));
+    }
+    if let Some(attribute) = args.username_attribute {
+        set(
+            "UsernameAttribute",
+            match attribute {
+                UsernameAttribute::Email => "email",
+                UsernameAttribute::UserName => "userName",
+            }
+            .to_owned(),
+        );
+    }
+    Ok(parameters)
+}
+
+async fn run_preflight(args: PreflightArgs) -> anyhow::Result<u8> {
+    let config = sdk_config(args.region.as_deref()).await;
+    let region = region_of(&config)?;
+    let mut deployment =
+        preflight::Deployment::new(&args.stack_name, &region, preflight_parameters(&args)?)?;
+    deployment.user_quota = args.user_quota;
+    let identity_center = match &args.identity_center_profile {
+        Some(profile) => Some(
+            aws_config::defaults(BehaviorVersion::latest())
+                .profile_name(profile)
+                .region(Region::new(region.clone()))
+                .load()
+                .await,
+        ),
+        None => None,
+    };
+    let operator = preflight::Operator {
+        config,
+        identity_center,
+        endpoints: Endpoints::default(),
+    };
+    let report = preflight::run(&operator, &deployment).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else {
+        println!(
+            "connect-sso preflight: stack {} in {} (Identity Center in {})",
+            deployment.stack_name,
+            deployment.region,
+            deployment.identity_center_region()
+        );
+        println!("{report}");
+    }
+    Ok(if report.ok() {
+        EXIT_OK
+    } else {
+        EXIT_CHECKS_FAILED
+    })
 }
 
 #[cfg(test)]

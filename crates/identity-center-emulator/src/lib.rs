@@ -306,6 +306,35 @@ impl Emulator {
         self.shared.lock().consistency_lag = reads;
     }
 
+    /// Console API calls signed with `access_key_id` answer AccessDeniedException from now on, as
+    /// for credentials of an account that neither owns nor administers the instance (a member
+    /// account). sso-admin calls are unaffected.
+    pub fn deny_console_access(&self, access_key_id: &str) {
+        self.shared
+            .lock()
+            .console_denied_keys
+            .insert(access_key_id.to_string());
+    }
+
+    /// Every later call of `operation` (console or sso-admin) answers AccessDeniedException, as
+    /// for a caller whose policy lacks its action.
+    pub fn deny_operation(&self, operation: &str) {
+        self.shared
+            .lock()
+            .denied_operations
+            .insert(operation.to_string());
+    }
+
+    /// Sets the instance's creation date (epoch seconds, as ListInstances and DescribeInstance
+    /// report it). Panics if `instance_arn` is not an emulated instance (a test mistake).
+    pub fn set_instance_created(&self, instance_arn: &str, epoch_seconds: f64) {
+        let mut state = self.shared.lock();
+        let Some(instance) = state.instances.iter_mut().find(|i| i.arn == instance_arn) else {
+            panic!("set_instance_created: no emulated instance {instance_arn}");
+        };
+        instance.created = epoch_seconds;
+    }
+
     /// Page size of ListApplicationInstances, ListProfiles, ListTagsForResource and of sso-admin
     /// lists without MaxResults (default 10).
     pub fn set_page_size(&self, page_size: usize) {
@@ -513,6 +542,17 @@ fn serve(shared: &Shared, api: Api, headers: &HeaderMap, body: &[u8]) -> Respons
         Ok(sigv4) => sigv4,
         Err(error) => return error_response(api, &error),
     };
+    if api == Api::Console && state.console_denied_keys.contains(&sigv4.access_key_id) {
+        let error = ApiError::new(
+            400,
+            ErrorKind::Service("AccessDeniedException"),
+            format!(
+                "User is not authorized to perform: sso:{} (the console API answers only the account that administers the instance)",
+                operation.as_deref().unwrap_or_default()
+            ),
+        );
+        return error_response(api, &error);
+    }
     if state.throttle_remaining > 0 {
         state.throttle_remaining -= 1;
         state.throttled += 1;
@@ -567,6 +607,14 @@ fn serve(shared: &Shared, api: Api, headers: &HeaderMap, body: &[u8]) -> Respons
             format!(
                 "The body of {operation} must be a JSON object ({{}} when there are no parameters)"
             ),
+        );
+        return error_response(api, &error);
+    }
+    if state.denied_operations.contains(&operation) {
+        let error = ApiError::new(
+            400,
+            ErrorKind::Service("AccessDeniedException"),
+            format!("User is not authorized to perform: sso:{operation}"),
         );
         return error_response(api, &error);
     }

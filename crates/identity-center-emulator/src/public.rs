@@ -10,6 +10,7 @@ use crate::wire::{ApiError, ErrorKind, page, parse};
 
 pub(crate) const OPERATIONS: &[&str] = &[
     "ListInstances",
+    "DescribeInstance",
     "DescribeApplication",
     "ListApplications",
     "CreateApplication",
@@ -32,6 +33,12 @@ struct ListInstances {
     next_token: Option<String>,
     #[allow(dead_code)]
     region_scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ByInstanceArn {
+    instance_arn: String,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +142,24 @@ pub(crate) fn handle(state: &mut State, operation: &str, body: &Value) -> Result
                 .collect();
             let (items, next) = page(&all, request.next_token.as_deref(), page_size, "NextToken")?;
             Ok(with_next_token(json!({ "Instances": items }), next))
+        }
+        "DescribeInstance" => {
+            let request: ByInstanceArn = parse(operation, body)?;
+            let Some(i) = state.instance(&request.instance_arn) else {
+                return Err(ApiError::not_found(format!(
+                    "Instance {} does not exist",
+                    request.instance_arn
+                )));
+            };
+            Ok(json!({
+                "InstanceArn": i.arn,
+                "IdentityStoreId": i.identity_store_id,
+                "OwnerAccountId": ACCOUNT_ID,
+                "Name": i.name,
+                "CreatedDate": i.created,
+                "Status": "ACTIVE",
+                "PrimaryRegion": i.home_region,
+            }))
         }
         "DescribeApplication" => {
             let request: ByApplicationArn = parse(operation, body)?;

@@ -280,6 +280,10 @@ pub(crate) struct State {
     pub operation_failures: Vec<(String, u32, u16)>,
     /// How many requests were answered ThrottlingException so far.
     pub throttled: u32,
+    /// Access key ids whose console API calls are refused (a member account's credentials).
+    pub console_denied_keys: std::collections::BTreeSet<String>,
+    /// Operations every caller is refused (a policy that lacks their action).
+    pub denied_operations: std::collections::BTreeSet<String>,
 }
 
 /// Switches between the answers AWS may give where no public source says which it gives. Each
@@ -323,6 +327,8 @@ impl State {
             answers: Answers::default(),
             operation_failures: Vec::new(),
             throttled: 0,
+            console_denied_keys: Default::default(),
+            denied_operations: Default::default(),
         };
         state.add_instance(DEFAULT_REGION);
         state

@@ -146,6 +146,8 @@ pub(crate) fn media_type(headers: &BTreeMap<String, String>) -> Option<String> {
 pub(crate) struct SigV4 {
     /// The scope's Region: the console API acts on the instance whose home Region it is.
     pub region: String,
+    /// The credential's access key id: who signed.
+    pub access_key_id: String,
 }
 
 fn incomplete(message: impl Into<String>) -> ApiError {
@@ -238,6 +240,7 @@ pub(crate) fn check_sigv4(headers: &BTreeMap<String, String>) -> Result<SigV4, A
     }
     Ok(SigV4 {
         region: region.to_string(),
+        access_key_id: access_key_id.to_string(),
     })
 }
 

@@ -274,6 +274,12 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
     let first = cloud.connect.create_instance("connect-sso-first", "SAML");
     let second = cloud.connect.create_instance("connect-sso-second", "SAML");
     let mut stack = Stack::new("connect-sso-local", cloud, template).await?;
+    // Before anyone deploys: nothing in the account would make the first deployment fail.
+    let report = preflight(cloud, &on_instance(parameters(&[AGENTS]), &first.id)).await?;
+    ensure!(
+        report.ok(),
+        "preflight found problems before the create:\n{report}"
+    );
     println!("== create, on the existing Connect instance {}", first.id);
     stack
         .create(&on_instance(parameters(&[AGENTS]), &first.id))
@@ -671,6 +677,32 @@ async fn check_federation(cloud: &Cloud, stack: &Stack<'_>) -> anyhow::Result<()
         "the role does not trust the SAML provider: {trust}"
     );
     Ok(())
+}
+
+/// `connect-sso preflight` for the stack about to be created, against the emulated services.
+async fn preflight(
+    cloud: &Cloud,
+    parameters: &BTreeMap<String, String>,
+) -> anyhow::Result<connect_sso_cli::preflight::Report> {
+    let deployment = connect_sso_cli::preflight::Deployment::new(
+        "connect-sso-local",
+        REGION,
+        parameters.clone(),
+    )?;
+    let operator = connect_sso_cli::preflight::Operator {
+        // STS (for IdentityCenterRoleArn) is moto's.
+        config: sdk_config(Some(&cloud.moto_endpoint)).await,
+        identity_center: None,
+        endpoints: connect_sso_cli::Endpoints {
+            connect: Some(cloud.connect.endpoint()),
+            iam: Some(cloud.iam_proxy.endpoint.clone()),
+            identity_store: Some(cloud.moto_endpoint.clone()),
+            sso_admin: Some(cloud.identity_center.endpoint()),
+        },
+    };
+    let report = connect_sso_cli::preflight::run(&operator, &deployment).await;
+    println!("$ connect-sso preflight\n{report}\n");
+    Ok(report)
 }
 
 /// `connect-sso doctor` on the deployed stack, against the emulated services.

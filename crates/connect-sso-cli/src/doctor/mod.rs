@@ -150,7 +150,7 @@ impl fmt::Display for Report {
     }
 }
 
-fn pass(name: &str, detail: impl Into<String>) -> Check {
+pub(crate) fn pass(name: &str, detail: impl Into<String>) -> Check {
     Check {
         name: name.to_owned(),
         ok: true,
@@ -159,7 +159,7 @@ fn pass(name: &str, detail: impl Into<String>) -> Check {
     }
 }
 
-fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+pub(crate) fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
     Check {
         name: name.to_owned(),
         ok: false,
@@ -169,7 +169,7 @@ fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check 
 }
 
 /// A check that could not run because an earlier link is broken.
-fn blocked(name: &str, because: &str) -> Check {
+pub(crate) fn blocked(name: &str, because: &str) -> Check {
     Check {
         name: name.to_owned(),
         ok: false,
@@ -179,7 +179,7 @@ fn blocked(name: &str, because: &str) -> Check {
 }
 
 /// An AWS error as `Code: message`.
-fn error_text<E>(error: &E) -> String
+pub(crate) fn error_text<E>(error: &E) -> String
 where
     E: ProvideErrorMetadata + std::error::Error,
 {
@@ -1252,7 +1252,7 @@ async fn directory_user(
 /// Settings under which the import's plan says, for each member, whether a Connect user of
 /// exactly their login name exists (an update or no change), is missing (a create), or cannot
 /// be (skipped, with the import's reason). Profiles and phone settings do not matter here.
-fn matching_settings(attribute: UsernameAttribute) -> Settings {
+pub(crate) fn matching_settings(attribute: UsernameAttribute) -> Settings {
     Settings {
         username_attribute: attribute,
         defaults: Profiles {
