@@ -12,6 +12,7 @@ use lambda_runtime::{LambdaEvent, LambdaInvocation, Runtime, layers::TracingLaye
 use serde_json::Value;
 
 use crate::CustomResource;
+use crate::authority::Authority;
 use crate::dispatch::{Dispatcher, Handler};
 use crate::logging::init_logging;
 use crate::sender::ResponseSender;
@@ -31,7 +32,9 @@ where
         Ok(Err(error)) => start_failed(format!("{error:#}")),
         Err(_) => start_failed("start-up panicked".to_owned()),
     };
-    let dispatcher = Arc::new(Dispatcher::new(handler, ResponseSender::default()));
+    let dispatcher = Arc::new(
+        Dispatcher::new(handler, ResponseSender::default()).with_authority(Authority::from_env()),
+    );
     let service = service_fn(move |event: LambdaEvent<Value>| {
         let dispatcher = Arc::clone(&dispatcher);
         async move {
