@@ -25,7 +25,10 @@ pub const OTHER_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:sta
 /// The four functions, by binary name, with their resource types.
 pub const FUNCTIONS: [(&str, &str); 4] = [
     ("identity-center-app", "Custom::IdentityCenterSamlApp"),
-    ("attribute-mapping", "Custom::IdentityCenterAttributeMapping"),
+    (
+        "attribute-mapping",
+        "Custom::IdentityCenterAttributeMapping",
+    ),
     ("saml-provider", "Custom::SamlProviderFromMetadata"),
     ("connect-user-import", "Custom::ConnectUserImport"),
 ];
@@ -140,7 +143,10 @@ impl Hostile {
         let bucket = ResponseBucket::start().await.expect("bucket");
         let mut environment: Vec<(String, String)> = vec![
             ("CONNECT_SSO_STACK_ID".into(), OUR_STACK.into()),
-            ("AWS_ENDPOINT_URL_CLOUDFORMATION".into(), cloudformation.endpoint()),
+            (
+                "AWS_ENDPOINT_URL_CLOUDFORMATION".into(),
+                cloudformation.endpoint(),
+            ),
             ("RUST_LOG".into(), "trace".into()),
             ("AWS_LAMBDA_LOG_LEVEL".into(), "TRACE".into()),
         ];

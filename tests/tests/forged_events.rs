@@ -48,10 +48,16 @@ async fn another_stacks_events_are_refused_by_every_function_without_a_call() {
             assert_eq!(response["Status"], "FAILED", "{binary} {key}: {response:#}");
             let reason = response["Reason"].as_str().unwrap_or_default();
             assert!(
-                reason.contains("refused") && reason.contains(OTHER_STACK) && reason.contains(OUR_STACK),
+                reason.contains("refused")
+                    && reason.contains(OTHER_STACK)
+                    && reason.contains(OUR_STACK),
                 "{binary} {key}: {reason}"
             );
-            assert_eq!(hostile.bucket.received_for(key).len(), 1, "{binary} {key}: one answer");
+            assert_eq!(
+                hostile.bucket.received_for(key).len(),
+                1,
+                "{binary} {key}: one answer"
+            );
         }
         assert!(
             hostile.service_calls().is_empty(),
@@ -87,7 +93,11 @@ async fn events_without_the_ids_cloudformation_always_sends_are_refused_unanswer
         );
         // Nothing ties such an event to a stack: no answer, no call.
         assert!(hostile.bucket.received().is_empty(), "{binary}");
-        assert!(hostile.service_calls().is_empty(), "{binary}: {:?}", hostile.service_calls());
+        assert!(
+            hostile.service_calls().is_empty(),
+            "{binary}: {:?}",
+            hostile.service_calls()
+        );
         hostile.assert_logs_free_of(&[hostile.bucket.signature(), EXTERNAL_ID]);
         hostile.function.stop().await;
     }
@@ -97,7 +107,10 @@ async fn events_without_the_ids_cloudformation_always_sends_are_refused_unanswer
 async fn this_stacks_events_outside_a_stack_operation_are_refused() {
     for (binary, resource_type) in FUNCTIONS {
         let hostile = Hostile::start(binary, None, &[]).await;
-        for (status, key) in [("UPDATE_COMPLETE", "settled"), ("DELETE_COMPLETE", "deleted")] {
+        for (status, key) in [
+            ("UPDATE_COMPLETE", "settled"),
+            ("DELETE_COMPLETE", "deleted"),
+        ] {
             hostile.cloudformation.set_stack(OUR_STACK, status);
             let event = hostile.event(
                 key,
@@ -111,14 +124,31 @@ async fn this_stacks_events_outside_a_stack_operation_are_refused() {
             let response = hostile.response(key).await;
             assert_eq!(response["Status"], "FAILED", "{binary}: {response:#}");
             let reason = response["Reason"].as_str().unwrap_or_default();
-            assert!(reason.contains(&format!("the stack is {status}")), "{binary}: {reason}");
+            assert!(
+                reason.contains(&format!("the stack is {status}")),
+                "{binary}: {reason}"
+            );
         }
         hostile.cloudformation.remove_stack(OUR_STACK);
-        let event = hostile.event("gone", "Create", OUR_STACK, resource_type, None, plausible_properties(binary));
+        let event = hostile.event(
+            "gone",
+            "Create",
+            OUR_STACK,
+            resource_type,
+            None,
+            plausible_properties(binary),
+        );
         hostile.invoke(&event).await;
         let reason = hostile.response("gone").await["Reason"].to_string();
-        assert!(reason.contains("does not know the stack"), "{binary}: {reason}");
-        assert!(hostile.service_calls().is_empty(), "{binary}: {:?}", hostile.service_calls());
+        assert!(
+            reason.contains("does not know the stack"),
+            "{binary}: {reason}"
+        );
+        assert!(
+            hostile.service_calls().is_empty(),
+            "{binary}: {:?}",
+            hostile.service_calls()
+        );
         hostile.function.stop().await;
     }
 }
@@ -127,7 +157,12 @@ async fn this_stacks_events_outside_a_stack_operation_are_refused() {
 async fn a_response_url_that_is_not_cloudformations_gets_no_request() {
     for (binary, resource_type) in FUNCTIONS {
         // As deployed: the local-testing switch off, so the local bucket is "someone else's" URL.
-        let hostile = Hostile::start(binary, None, &[("CONNECT_SSO_TEST_ANY_RESPONSE_URL", "false")]).await;
+        let hostile = Hostile::start(
+            binary,
+            None,
+            &[("CONNECT_SSO_TEST_ANY_RESPONSE_URL", "false")],
+        )
+        .await;
         let event = hostile.event(
             "forged",
             "Delete",
@@ -138,10 +173,14 @@ async fn a_response_url_that_is_not_cloudformations_gets_no_request() {
         );
         let error = invocation_error(&hostile.invoke(&event).await);
         assert!(
-            error.contains("is not CloudFormation's response bucket") && error.contains("127.0.0.1"),
+            error.contains("is not CloudFormation's response bucket")
+                && error.contains("127.0.0.1"),
             "{binary}: {error}"
         );
-        assert!(hostile.bucket.received().is_empty(), "{binary}: the forged URL was called");
+        assert!(
+            hostile.bucket.received().is_empty(),
+            "{binary}: the forged URL was called"
+        );
         assert!(hostile.service_calls().is_empty(), "{binary}");
         hostile.assert_logs_free_of(&[hostile.bucket.signature(), EXTERNAL_ID]);
         hostile.function.stop().await;

@@ -44,7 +44,9 @@ async fn synced_function(binary: &str, logical_id: &str, properties: &str) -> Ho
 async fn a_sync_event_with_its_own_properties_is_refused() {
     for (binary, logical_id, properties) in SYNCED {
         let hostile = synced_function(binary, logical_id, properties).await;
-        hostile.cloudformation.set_stack(OUR_STACK, "UPDATE_COMPLETE");
+        hostile
+            .cloudformation
+            .set_stack(OUR_STACK, "UPDATE_COMPLETE");
         for forged in [
             json!({"MetadataDocument": "<md:EntityDescriptor entityID=\"https://idp.attacker.example\"/>"}),
             json!({"SecurityProfiles": ["Admin"], "OnUserRemoved": "Delete", "Groups": ["Everyone"]}),
@@ -56,7 +58,11 @@ async fn a_sync_event_with_its_own_properties_is_refused() {
                 "{binary}: {error}"
             );
         }
-        assert!(hostile.service_calls().is_empty(), "{binary}: {:?}", hostile.service_calls());
+        assert!(
+            hostile.service_calls().is_empty(),
+            "{binary}: {:?}",
+            hostile.service_calls()
+        );
         hostile.function.stop().await;
     }
 }
@@ -65,15 +71,34 @@ async fn a_sync_event_with_its_own_properties_is_refused() {
 async fn a_sync_naming_another_stack_or_resource_is_refused() {
     for (binary, logical_id, properties) in SYNCED {
         let hostile = synced_function(binary, logical_id, properties).await;
-        hostile.cloudformation.set_stack(OTHER_STACK, "UPDATE_COMPLETE");
-        let error = invocation_error(&hostile.invoke(&sync_event(OTHER_STACK, logical_id, None)).await);
+        hostile
+            .cloudformation
+            .set_stack(OTHER_STACK, "UPDATE_COMPLETE");
+        let error = invocation_error(
+            &hostile
+                .invoke(&sync_event(OTHER_STACK, logical_id, None))
+                .await,
+        );
         assert!(
-            error.contains("refused") && error.contains(OTHER_STACK) && error.contains("syncs only stack"),
+            error.contains("refused")
+                && error.contains(OTHER_STACK)
+                && error.contains("syncs only stack"),
             "{binary}: {error}"
         );
-        let error = invocation_error(&hostile.invoke(&sync_event(OUR_STACK, "SomethingElse", None)).await);
-        assert!(error.contains("refused") && error.contains("SomethingElse"), "{binary}: {error}");
-        assert!(hostile.service_calls().is_empty(), "{binary}: {:?}", hostile.service_calls());
+        let error = invocation_error(
+            &hostile
+                .invoke(&sync_event(OUR_STACK, "SomethingElse", None))
+                .await,
+        );
+        assert!(
+            error.contains("refused") && error.contains("SomethingElse"),
+            "{binary}: {error}"
+        );
+        assert!(
+            hostile.service_calls().is_empty(),
+            "{binary}: {:?}",
+            hostile.service_calls()
+        );
         hostile.function.stop().await;
     }
 }
@@ -82,7 +107,11 @@ async fn a_sync_naming_another_stack_or_resource_is_refused() {
 async fn a_function_without_a_sync_configured_refuses_every_sync() {
     for (binary, logical_id, _) in SYNCED {
         let hostile = Hostile::start(binary, None, &[]).await;
-        let error = invocation_error(&hostile.invoke(&sync_event(OUR_STACK, logical_id, None)).await);
+        let error = invocation_error(
+            &hostile
+                .invoke(&sync_event(OUR_STACK, logical_id, None))
+                .await,
+        );
         assert!(error.contains("no sync configured"), "{binary}: {error}");
         assert!(hostile.service_calls().is_empty(), "{binary}");
         hostile.function.stop().await;
@@ -95,11 +124,21 @@ async fn a_function_without_a_sync_configured_refuses_every_sync() {
 async fn the_schedules_own_event_is_obeyed() {
     for (binary, logical_id, properties) in SYNCED {
         let hostile = synced_function(binary, logical_id, properties).await;
-        hostile.cloudformation.set_stack(OUR_STACK, "UPDATE_COMPLETE");
-        let outcome = hostile.invoke(&sync_event(OUR_STACK, logical_id, None)).await;
+        hostile
+            .cloudformation
+            .set_stack(OUR_STACK, "UPDATE_COMPLETE");
+        let outcome = hostile
+            .invoke(&sync_event(OUR_STACK, logical_id, None))
+            .await;
         let result = outcome.response_json().expect("a result");
         assert_eq!(result["Status"], "Skipped", "{binary}: {result:#}");
-        assert!(result["Reason"].as_str().unwrap_or_default().contains(logical_id), "{result:#}");
+        assert!(
+            result["Reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(logical_id),
+            "{result:#}"
+        );
         hostile.function.stop().await;
     }
 }

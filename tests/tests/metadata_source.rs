@@ -25,8 +25,16 @@ async fn server(redirect_to: Option<String>) -> (String, Arc<AtomicUsize>) {
             let redirect_to = redirect_to.clone();
             async move {
                 match redirect_to {
-                    Some(location) => (StatusCode::FOUND, [(header::LOCATION, location)], String::new()),
-                    None => (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml".to_owned())], "<x/>".to_owned()),
+                    Some(location) => (
+                        StatusCode::FOUND,
+                        [(header::LOCATION, location)],
+                        String::new(),
+                    ),
+                    None => (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, "text/xml".to_owned())],
+                        "<x/>".to_owned(),
+                    ),
                 }
             }
         }),
@@ -60,16 +68,43 @@ async fn create_with(hostile: &Hostile, key: &str, url: &str) -> String {
 async fn hosts_other_than_identity_centers_portal_are_refused_unfetched() {
     let hostile = Hostile::start("saml-provider", None, &[]).await;
     for (key, url, problem) in [
-        ("attacker", "https://idp.attacker.example/saml/metadata/x", "is not IAM Identity Center's"),
-        ("lookalike", "https://portal.sso.us-east-1.amazonaws.com.attacker.example/m", "is not IAM Identity Center's"),
-        ("ipv4", "https://10.0.0.8/saml/metadata/x", "is an IP address"),
-        ("ipv6", "https://[fd00::8]/saml/metadata/x", "is an IP address"),
-        ("metadata-service", "https://169.254.169.254/latest/meta-data/", "is an IP address"),
+        (
+            "attacker",
+            "https://idp.attacker.example/saml/metadata/x",
+            "is not IAM Identity Center's",
+        ),
+        (
+            "lookalike",
+            "https://portal.sso.us-east-1.amazonaws.com.attacker.example/m",
+            "is not IAM Identity Center's",
+        ),
+        (
+            "ipv4",
+            "https://10.0.0.8/saml/metadata/x",
+            "is an IP address",
+        ),
+        (
+            "ipv6",
+            "https://[fd00::8]/saml/metadata/x",
+            "is an IP address",
+        ),
+        (
+            "metadata-service",
+            "https://169.254.169.254/latest/meta-data/",
+            "is an IP address",
+        ),
     ] {
         let reason = create_with(&hostile, key, url).await;
-        assert!(reason.contains("MetadataUrl") && reason.contains(problem), "{url}: {reason}");
+        assert!(
+            reason.contains("MetadataUrl") && reason.contains(problem),
+            "{url}: {reason}"
+        );
     }
-    assert!(hostile.service_calls().is_empty(), "IAM was called: {:?}", hostile.service_calls());
+    assert!(
+        hostile.service_calls().is_empty(),
+        "IAM was called: {:?}",
+        hostile.service_calls()
+    );
     hostile.function.stop().await;
 }
 
@@ -80,12 +115,31 @@ async fn a_redirect_to_another_host_is_not_followed() {
     let (elsewhere, elsewhere_hits) = server(None).await;
     let port = elsewhere.rsplit(':').next().unwrap_or_default().to_owned();
     let (origin, origin_hits) = server(Some(format!("http://localhost:{port}/metadata"))).await;
-    let hostile = Hostile::start("saml-provider", None, &[("CONNECT_SSO_ALLOW_HTTP_METADATA", "true")]).await;
+    let hostile = Hostile::start(
+        "saml-provider",
+        None,
+        &[("CONNECT_SSO_ALLOW_HTTP_METADATA", "true")],
+    )
+    .await;
     let reason = create_with(&hostile, "redirect", &format!("http://{origin}/metadata")).await;
-    assert!(reason.contains("redirect to another host (localhost"), "{reason}");
-    assert!(origin_hits.load(Ordering::SeqCst) >= 1, "the origin was asked");
-    assert_eq!(elsewhere_hits.load(Ordering::SeqCst), 0, "the redirect was followed");
-    assert!(hostile.service_calls().is_empty(), "{:?}", hostile.service_calls());
+    assert!(
+        reason.contains("redirect to another host (localhost"),
+        "{reason}"
+    );
+    assert!(
+        origin_hits.load(Ordering::SeqCst) >= 1,
+        "the origin was asked"
+    );
+    assert_eq!(
+        elsewhere_hits.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+    assert!(
+        hostile.service_calls().is_empty(),
+        "{:?}",
+        hostile.service_calls()
+    );
     hostile.function.stop().await;
 }
 
@@ -97,17 +151,29 @@ async fn plain_http_is_refused_inside_lambda_even_with_the_test_switch() {
     let inside = Hostile::start(
         "saml-provider",
         None,
-        &[("CONNECT_SSO_ALLOW_HTTP_METADATA", "true"), ("LAMBDA_TASK_ROOT", "/var/task")],
+        &[
+            ("CONNECT_SSO_ALLOW_HTTP_METADATA", "true"),
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+        ],
     )
     .await;
     let reason = create_with(&inside, "inside", &url).await;
     assert!(reason.contains("https is required"), "{reason}");
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "fetched over plain http inside Lambda");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "fetched over plain http inside Lambda"
+    );
     assert!(inside.service_calls().is_empty());
     inside.function.stop().await;
 
     // The control: outside Lambda (a debug build, as tests run) the switch does let it fetch.
-    let outside = Hostile::start("saml-provider", None, &[("CONNECT_SSO_ALLOW_HTTP_METADATA", "true")]).await;
+    let outside = Hostile::start(
+        "saml-provider",
+        None,
+        &[("CONNECT_SSO_ALLOW_HTTP_METADATA", "true")],
+    )
+    .await;
     create_with(&outside, "outside", &url).await;
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     outside.function.stop().await;

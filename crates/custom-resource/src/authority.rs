@@ -99,7 +99,8 @@ impl Authority {
     /// The checks that need no call: the ids CloudFormation always sends, the ResponseURL, and
     /// the stack named.
     pub fn check_envelope(&self, envelope: &Envelope) -> Result<(), Refusal> {
-        let answer = self.any_response_url || is_cloudformation_response_url(&envelope.response_url);
+        let answer =
+            self.any_response_url || is_cloudformation_response_url(&envelope.response_url);
         let missing: Vec<&str> = [
             ("StackId", envelope.stack_id.as_str()),
             ("RequestId", envelope.request_id.as_str()),
@@ -109,7 +110,10 @@ impl Authority {
         .into_iter()
         .filter(|(_, value)| value.trim().is_empty())
         .map(|(name, _)| name)
-        .chain(matches!(&envelope.request_type, RequestType::Unknown(t) if t == "<missing>").then_some("RequestType"))
+        .chain(
+            matches!(&envelope.request_type, RequestType::Unknown(t) if t == "<missing>")
+                .then_some("RequestType"),
+        )
         .collect();
         if !missing.is_empty() {
             return Err(Refusal {
@@ -164,11 +168,8 @@ impl Authority {
             reason,
             answer: true,
         };
-        match tokio::time::timeout(
-            STATUS_CHECK_TIMEOUT,
-            guard.stack_status(&envelope.stack_id),
-        )
-        .await
+        match tokio::time::timeout(STATUS_CHECK_TIMEOUT, guard.stack_status(&envelope.stack_id))
+            .await
         {
             Ok(Ok(Some(status))) if cloudformation_may_send_requests(&status) => Ok(()),
             Ok(Ok(Some(status))) => Err(refused(format!(

@@ -125,7 +125,8 @@ impl<R: CustomResource> Dispatcher<R> {
             return Ok(());
         };
         authority.check_envelope(envelope)?;
-        authority.check_stack_status(envelope).await
+        // Boxed: the SDK's futures are deep, and this one sits inside every function's `main`.
+        Box::pin(authority.check_stack_status(envelope)).await
     }
 
     /// Nothing is done for a refused event. The refusal is PUT to the ResponseURL only when that
@@ -150,7 +151,12 @@ impl<R: CustomResource> Dispatcher<R> {
         self.sender
             .send(&envelope.response_url, body, delivery_deadline)
             .await
-            .map_err(|failure| anyhow::anyhow!("{}; the refusal was not delivered: {failure}", refusal.reason))?;
+            .map_err(|failure| {
+                anyhow::anyhow!(
+                    "{}; the refusal was not delivered: {failure}",
+                    refusal.reason
+                )
+            })?;
         Ok(serde_json::json!({"Refused": refusal.reason}))
     }
 

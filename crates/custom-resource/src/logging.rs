@@ -39,9 +39,14 @@ pub fn init_logging() {
 /// (ResponseURL included) at TRACE, and the AWS SDK's request traces would show an AssumeRole's
 /// ExternalId or a self-invocation's payload. Whatever `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` say,
 /// they log at INFO at most; this project's own crates, which never log an event, at any level.
+///
+/// The AWS SDK (every `aws_*` crate) logs nothing at all: its credential providers log an
+/// AssumeRole refusal at WARN with the service's error text, which may quote the request and its
+/// ExternalId. Every SDK error reaches this project's code, which reports it with that redacted.
 fn ceiling() -> Targets {
     Targets::new()
         .with_default(LevelFilter::INFO)
+        .with_target("aws_", LevelFilter::OFF)
         .with_targets(OWN_CRATES.map(|name| (name, LevelFilter::TRACE)))
 }
 
@@ -76,6 +81,8 @@ mod tests {
         assert!(!ceiling.would_enable("lambda_runtime", &Level::TRACE));
         assert!(!ceiling.would_enable("lambda_runtime::layers::trace", &Level::DEBUG));
         assert!(!ceiling.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+        assert!(!ceiling.would_enable("aws_config::sts::assume_role", &Level::WARN));
+        assert!(!ceiling.would_enable("aws_sdk_sts::operation", &Level::ERROR));
         assert!(ceiling.would_enable("lambda_runtime", &Level::INFO));
         assert!(ceiling.would_enable("custom_resource::dispatch", &Level::TRACE));
         assert!(ceiling.would_enable("connect_user_import::execute", &Level::DEBUG));

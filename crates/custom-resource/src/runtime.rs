@@ -39,8 +39,10 @@ where
         let dispatcher = Arc::clone(&dispatcher);
         async move {
             let deadline = instant_of_epoch_millis(event.context.deadline);
+            // Boxed (type-erased): keeps the layout of every function's `main` future shallow.
             dispatcher
                 .handle(event.payload, deadline)
+                .boxed()
                 .await
                 .map_err(lambda_runtime::Error::from)
         }

@@ -22,7 +22,7 @@ pub const MAX_SESSION_NAME_CHARS: usize = 64;
 
 /// The `IdentityCenterExternalId` property: the role's owner may treat it as a shared secret, so
 /// its `Debug` shows nothing of it. Dereferences to the text for the one call that needs it.
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(transparent)]
 pub struct ExternalId(String);
 
@@ -312,7 +312,10 @@ mod tests {
         assert!(!format!("{role:?}").contains("a-secret:1"), "{role:?}");
         let property: Option<ExternalId> = serde_json::from_str(r#""a-secret:1""#).unwrap();
         assert_eq!(property.as_deref(), Some("a-secret:1"));
-        assert!(!format!("{property:?}").contains("a-secret"), "{property:?}");
+        assert!(
+            !format!("{property:?}").contains("a-secret"),
+            "{property:?}"
+        );
 
         let error = |arn: Option<&str>, id: Option<&str>| {
             IdentityCenterRole::from_properties(arn, id)

@@ -46,8 +46,7 @@ pub fn workspace_binary(name: &str) -> anyhow::Result<PathBuf> {
 
 /// The stack of [`cloudformation_event`], and the one [`FunctionProcess::spawn`] tells a function
 /// it belongs to unless told otherwise.
-pub const LOCAL_STACK_ID: &str =
-    "arn:aws:cloudformation:us-east-1:123456789012:stack/local/7a2d9c40-0000-11ef-8000-000000000000";
+pub const LOCAL_STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/local/7a2d9c40-0000-11ef-8000-000000000000";
 
 /// A CloudFormation request event for local runs and tests.
 pub fn cloudformation_event(

@@ -87,15 +87,22 @@ impl FunctionProcess {
     /// (`CONNECT_SSO_TEST_ANY_RESPONSE_URL`, ignored inside Lambda).
     pub async fn spawn(binary: &Path, env: &[(String, String)]) -> anyhow::Result<Self> {
         let given = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        let stack_id = given("CONNECT_SSO_STACK_ID").unwrap_or_else(|| crate::LOCAL_STACK_ID.to_owned());
+        let stack_id =
+            given("CONNECT_SSO_STACK_ID").unwrap_or_else(|| crate::LOCAL_STACK_ID.to_owned());
         let mut defaults = vec![
             ("CONNECT_SSO_STACK_ID".to_owned(), stack_id.clone()),
-            ("CONNECT_SSO_TEST_ANY_RESPONSE_URL".to_owned(), "true".to_owned()),
+            (
+                "CONNECT_SSO_TEST_ANY_RESPONSE_URL".to_owned(),
+                "true".to_owned(),
+            ),
         ];
         let cloudformation = if given("AWS_ENDPOINT_URL_CLOUDFORMATION").is_none() {
             let stand_in = crate::StackStatus::start().await?;
             stand_in.set_stack(&stack_id, "UPDATE_IN_PROGRESS");
-            defaults.push(("AWS_ENDPOINT_URL_CLOUDFORMATION".to_owned(), stand_in.endpoint()));
+            defaults.push((
+                "AWS_ENDPOINT_URL_CLOUDFORMATION".to_owned(),
+                stand_in.endpoint(),
+            ));
             Some(stand_in)
         } else {
             None

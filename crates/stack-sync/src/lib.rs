@@ -47,7 +47,9 @@ impl SyncRequest {
 
     fn parse(inner: &Value) -> anyhow::Result<Self> {
         let Value::Object(fields) = inner else {
-            anyhow::bail!("refused, nothing done: the {SYNC_EVENT_KEY} event must be an object {{StackId, LogicalResourceId}}");
+            anyhow::bail!(
+                "refused, nothing done: the {SYNC_EVENT_KEY} event must be an object {{StackId, LogicalResourceId}}"
+            );
         };
         let extra: Vec<&str> = fields
             .keys()
@@ -67,7 +69,11 @@ impl SyncRequest {
                 .and_then(Value::as_str)
                 .filter(|value| !value.trim().is_empty())
                 .map(str::to_owned)
-                .with_context(|| format!("refused, nothing done: the {SYNC_EVENT_KEY} event has no {key} (a string)"))
+                .with_context(|| {
+                    format!(
+                        "refused, nothing done: the {SYNC_EVENT_KEY} event has no {key} (a string)"
+                    )
+                })
         };
         Ok(Self {
             stack_id: text("StackId")?,
@@ -403,7 +409,8 @@ mod tests {
         let other_stack = refused(json!({SYNC_EVENT_KEY: {
             "StackId": "arn:aws:cloudformation:us-east-1:1:stack/other/h", "LogicalResourceId": "ConnectUserImport"}}));
         assert!(other_stack.contains("stack/other/h"), "{other_stack}");
-        let other_resource = refused(json!({SYNC_EVENT_KEY: {"StackId": STACK, "LogicalResourceId": "Else"}}));
+        let other_resource =
+            refused(json!({SYNC_EVENT_KEY: {"StackId": STACK, "LogicalResourceId": "Else"}}));
         assert!(other_resource.contains("Else"), "{other_resource}");
         let missing = refused(json!({SYNC_EVENT_KEY: {"StackId": 3}}));
         assert!(missing.contains("StackId"), "{missing}");

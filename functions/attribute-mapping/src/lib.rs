@@ -338,7 +338,7 @@ impl AttributeMapping {
 
 impl CustomResource for AttributeMapping {
     type Properties = Properties;
-    const SENSITIVE_PROPERTIES: &'static [&'static str] = &[\"IdentityCenterExternalId\"];
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
     async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
         self.apply(request, &properties, &[]).await

@@ -826,7 +826,7 @@ fn outcome(id: String, report: &Report) -> anyhow::Result<Outcome> {
 
 impl CustomResource for ConnectUserImport {
     type Properties = Properties;
-    const SENSITIVE_PROPERTIES: &'static [&'static str] = &[\"IdentityCenterExternalId\"];
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
     async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
         let progress = Progress::of(request)?;

@@ -267,7 +267,7 @@ impl Clients {
 
 impl CustomResource for IdentityCenterSamlApp {
     type Properties = Properties;
-    const SENSITIVE_PROPERTIES: &'static [&'static str] = &[\"IdentityCenterExternalId\"];
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
     async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
         properties.validate()?;

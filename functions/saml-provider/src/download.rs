@@ -285,9 +285,7 @@ fn is_region_code(text: &str) -> bool {
         && parts[..parts.len() - 1]
             .iter()
             .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .bytes()
-            .all(|b| b.is_ascii_digit())
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty()
 }
 
@@ -355,10 +353,22 @@ mod tests {
             assert!(strict.checked_url(url).is_ok(), "{url}");
         }
         for (url, problem) in [
-            ("https://idp.attacker.example/metadata", "not IAM Identity Center's"),
-            ("https://portal.sso.us-east-1.amazonaws.com.attacker.example/m", "not IAM Identity Center's"),
-            ("https://evil.portal.sso.us-east-1.amazonaws.com/m", "not IAM Identity Center's"),
-            ("https://portal.sso.amazonaws.com/m", "not IAM Identity Center's"),
+            (
+                "https://idp.attacker.example/metadata",
+                "not IAM Identity Center's",
+            ),
+            (
+                "https://portal.sso.us-east-1.amazonaws.com.attacker.example/m",
+                "not IAM Identity Center's",
+            ),
+            (
+                "https://evil.portal.sso.us-east-1.amazonaws.com/m",
+                "not IAM Identity Center's",
+            ),
+            (
+                "https://portal.sso.amazonaws.com/m",
+                "not IAM Identity Center's",
+            ),
             ("https://10.0.0.8/saml/metadata/x", "IP address"),
             ("https://[::1]/saml/metadata/x", "IP address"),
             ("https://portal.sso.us-east-1.amazonaws.com:8443/m", "port"),

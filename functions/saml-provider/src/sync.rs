@@ -172,7 +172,9 @@ async fn sync_once(
             .verdict(&sync.stack_id, &sync.logical_resource_id)
             .await?
         {
-            return Ok(Synced::Skipped(format!("{why} (checked again before writing)")));
+            return Ok(Synced::Skipped(format!(
+                "{why} (checked again before writing)"
+            )));
         }
         resource
             .iam

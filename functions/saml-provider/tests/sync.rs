@@ -75,9 +75,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
 
     // Unchanged metadata: fetched, compared, not written.
     iam.clear_calls();
-    let unchanged = sync(&resource, sync_event(&stack))
-        .await
-        .unwrap();
+    let unchanged = sync(&resource, sync_event(&stack)).await.unwrap();
     assert_eq!(
         (&unchanged["Status"], &unchanged["Updated"]),
         (&json!("Synced"), &json!(false)),
@@ -90,9 +88,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
     let rotated_expiry = days_from_now(700);
     let rotated = metadata_until(rotated_expiry);
     server.serve_document(&rotated);
-    let updated = sync(&resource, sync_event(&stack))
-        .await
-        .unwrap();
+    let updated = sync(&resource, sync_event(&stack)).await.unwrap();
     assert_eq!(updated["Updated"], true, "{updated:#}");
     assert_eq!(
         updated["CertificateExpiry"],
@@ -101,9 +97,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
             .unwrap()
     );
     assert_eq!(moto.document(&arn).await.as_deref(), Some(rotated.as_str()));
-    let again = sync(&resource, sync_event(&stack))
-        .await
-        .unwrap();
+    let again = sync(&resource, sync_event(&stack)).await.unwrap();
     assert_eq!(again["Updated"], false);
     assert_eq!(iam.count("UpdateSAMLProvider"), 1, "{:?}", iam.calls());
 
@@ -111,9 +105,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
     server.serve_document(&first);
     let downloads = server.requests().len();
     stand_in.set_stack(&stack.id, "UPDATE_IN_PROGRESS");
-    let skipped = sync(&resource, sync_event(&stack))
-        .await
-        .unwrap();
+    let skipped = sync(&resource, sync_event(&stack)).await.unwrap();
     assert!(
         skipped["Reason"]
             .as_str()
@@ -122,9 +114,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
         "{skipped:#}"
     );
     stand_in.remove_stack(&stack.id);
-    let skipped = sync(&resource, sync_event(&stack))
-        .await
-        .unwrap();
+    let skipped = sync(&resource, sync_event(&stack)).await.unwrap();
     assert!(
         skipped["Reason"]
             .as_str()
@@ -179,10 +169,7 @@ async fn a_certificate_expiring_within_30_days_is_warned_about_and_counted() {
         .unwrap();
     function.initialised(Duration::from_secs(30)).await.unwrap();
     let outcome = function
-        .invoke(
-            sync_event(&stack).to_string(),
-            Duration::from_secs(30),
-        )
+        .invoke(sync_event(&stack).to_string(), Duration::from_secs(30))
         .await
         .unwrap();
     let result = outcome.response_json().unwrap();
