@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::authority::{Authority, Refusal};
 use crate::envelope::{Envelope, Event, RequestType};
 use crate::response::{Answer, render};
 use crate::sender::ResponseSender;
@@ -67,11 +68,26 @@ pub(crate) enum Handler<R> {
 pub(crate) struct Dispatcher<R> {
     handler: Handler<R>,
     sender: ResponseSender,
+    /// The checks that the event comes from this stack's CloudFormation; `None` only for
+    /// in-process runs that send nothing ([`crate::response_document`]).
+    authority: Option<Authority>,
 }
 
 impl<R: CustomResource> Dispatcher<R> {
     pub fn new(handler: Handler<R>, sender: ResponseSender) -> Self {
-        Self { handler, sender }
+        Self {
+            handler,
+            sender,
+            authority: None,
+        }
+    }
+
+    /// Obeys only events this stack's CloudFormation could have sent (see [`Authority`]).
+    pub fn with_authority(self, authority: Authority) -> Self {
+        Self {
+            authority: Some(authority),
+            ..self
+        }
     }
 
     /// Serves one invocation. A CloudFormation request is answered at its ResponseURL; the
@@ -86,8 +102,15 @@ impl<R: CustomResource> Dispatcher<R> {
                     stack_id = %envelope.stack_id,
                     request_id = %envelope.request_id,
                 );
-                self.answer(*envelope, deadline).instrument(span).await?;
-                Ok(Value::Null)
+                async {
+                    if let Err(refusal) = self.authorise(&envelope).await {
+                        return self.refuse(&envelope, refusal, deadline).await;
+                    }
+                    self.answer(*envelope, deadline).await?;
+                    Ok(Value::Null)
+                }
+                .instrument(span)
+                .await
             }
             Event::Unanswerable(why) => {
                 tracing::error!(problem = %why, "event cannot be answered");
@@ -95,6 +118,46 @@ impl<R: CustomResource> Dispatcher<R> {
             }
             Event::Other(event) => self.other_event(event, deadline).await,
         }
+    }
+
+    async fn authorise(&self, envelope: &Envelope) -> Result<(), Refusal> {
+        let Some(authority) = &self.authority else {
+            return Ok(());
+        };
+        authority.check_envelope(envelope)?;
+        // Boxed: the SDK's futures are deep, and this one sits inside every function's `main`.
+        Box::pin(authority.check_stack_status(envelope)).await
+    }
+
+    /// Nothing is done for a refused event. The refusal is PUT to the ResponseURL only when that
+    /// is CloudFormation's (a forged event's URL is the forger's choice); the invocation's result
+    /// says why either way.
+    async fn refuse(
+        &self,
+        envelope: &Envelope,
+        refusal: Refusal,
+        deadline: Instant,
+    ) -> anyhow::Result<Value> {
+        tracing::error!(reason = %refusal.reason, answered = refusal.answer, "event refused");
+        if !refusal.answer {
+            anyhow::bail!(refusal.reason);
+        }
+        let failed_id = match (&envelope.request_type, &envelope.physical_resource_id) {
+            (RequestType::Create, _) | (_, None) => failed_create_marker(envelope),
+            (_, Some(id)) => id.clone(),
+        };
+        let (body, _) = render(envelope, Answer::failed(failed_id, refusal.reason.clone()));
+        let delivery_deadline = deadline.checked_sub(DELIVERY_MARGIN).unwrap_or(deadline);
+        self.sender
+            .send(&envelope.response_url, body, delivery_deadline)
+            .await
+            .map_err(|failure| {
+                anyhow::anyhow!(
+                    "{}; the refusal was not delivered: {failure}",
+                    refusal.reason
+                )
+            })?;
+        Ok(serde_json::json!({"Refused": refusal.reason}))
     }
 
     /// The response document for a CloudFormation request, decided but not sent.

@@ -38,6 +38,7 @@
 //! }
 //! ```
 
+mod authority;
 mod dispatch;
 mod envelope;
 pub mod lenient;
@@ -51,6 +52,10 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Instant;
 
+pub use authority::{
+    STACK_ID_ENV, TEST_RESPONSE_URLS_ENV, cloudformation_may_send_requests, inside_lambda,
+    is_cloudformation_response_url, test_switch, this_stack_id,
+};
 pub use dispatch::{FAILED_CREATE_MARKER_PREFIX, is_failed_create_marker};
 pub use envelope::RequestType;
 pub use logging::{init_logging, redact_url};

@@ -12,6 +12,7 @@ use lambda_runtime::{LambdaEvent, LambdaInvocation, Runtime, layers::TracingLaye
 use serde_json::Value;
 
 use crate::CustomResource;
+use crate::authority::Authority;
 use crate::dispatch::{Dispatcher, Handler};
 use crate::logging::init_logging;
 use crate::sender::ResponseSender;
@@ -31,13 +32,17 @@ where
         Ok(Err(error)) => start_failed(format!("{error:#}")),
         Err(_) => start_failed("start-up panicked".to_owned()),
     };
-    let dispatcher = Arc::new(Dispatcher::new(handler, ResponseSender::default()));
+    let dispatcher = Arc::new(
+        Dispatcher::new(handler, ResponseSender::default()).with_authority(Authority::from_env()),
+    );
     let service = service_fn(move |event: LambdaEvent<Value>| {
         let dispatcher = Arc::clone(&dispatcher);
         async move {
             let deadline = instant_of_epoch_millis(event.context.deadline);
+            // Boxed (type-erased): keeps the layout of every function's `main` future shallow.
             dispatcher
                 .handle(event.payload, deadline)
+                .boxed()
                 .await
                 .map_err(lambda_runtime::Error::from)
         }

@@ -20,13 +20,50 @@ use aws_sdk_ssoadmin::error::DisplayErrorContext;
 /// STS's limit on a role session name.
 pub const MAX_SESSION_NAME_CHARS: usize = 64;
 
+/// The `IdentityCenterExternalId` property: the role's owner may treat it as a shared secret, so
+/// its `Debug` shows nothing of it. Dereferences to the text for the one call that needs it.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct ExternalId(String);
+
+impl ExternalId {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+}
+
+impl std::ops::Deref for ExternalId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ExternalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExternalId([redacted])")
+    }
+}
+
 /// A role in the Identity Center account, from the `IdentityCenterRoleArn` and
 /// `IdentityCenterExternalId` properties.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct IdentityCenterRole {
     pub role_arn: String,
     /// Never logged nor put in a Reason (the role's owner may treat it as a shared secret).
     pub external_id: Option<String>,
+}
+
+impl std::fmt::Debug for IdentityCenterRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityCenterRole")
+            .field("role_arn", &self.role_arn)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 impl IdentityCenterRole {
@@ -272,6 +309,13 @@ mod tests {
             .unwrap();
         assert_eq!(role.account(), "111122223333");
         assert_eq!(role.external_id.as_deref(), Some("a-secret:1"));
+        assert!(!format!("{role:?}").contains("a-secret:1"), "{role:?}");
+        let property: Option<ExternalId> = serde_json::from_str(r#""a-secret:1""#).unwrap();
+        assert_eq!(property.as_deref(), Some("a-secret:1"));
+        assert!(
+            !format!("{property:?}").contains("a-secret"),
+            "{property:?}"
+        );
 
         let error = |arn: Option<&str>, id: Option<&str>| {
             IdentityCenterRole::from_properties(arn, id)

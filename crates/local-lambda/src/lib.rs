@@ -44,6 +44,10 @@ pub fn workspace_binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
+/// The stack of [`cloudformation_event`], and the one [`FunctionProcess::spawn`] tells a function
+/// it belongs to unless told otherwise.
+pub const LOCAL_STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/local/7a2d9c40-0000-11ef-8000-000000000000";
+
 /// A CloudFormation request event for local runs and tests.
 pub fn cloudformation_event(
     request_type: &str,
@@ -58,7 +62,7 @@ pub fn cloudformation_event(
         "RequestType": request_type,
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:local",
         "ResponseURL": response_url,
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/local/7a2d9c40-0000-11ef-8000-000000000000",
+        "StackId": LOCAL_STACK_ID,
         "RequestId": format!("{:08x}-local", fastrand::u32(..)),
         "LogicalResourceId": logical_resource_id,
         "ResourceType": resource_type,

@@ -72,12 +72,41 @@ pub struct FunctionProcess {
     logs: Arc<Mutex<Vec<String>>>,
     spawned_at: Instant,
     server: tokio::task::JoinHandle<()>,
+    /// The CloudFormation stand-in started for a caller that named none.
+    _cloudformation: Option<crate::StackStatus>,
 }
 
 impl FunctionProcess {
     /// Starts `binary` as Lambda would: an empty environment except the Lambda variables, the
     /// region, and `env`. Its stdout and stderr are kept as log lines.
+    ///
+    /// As the template does, the function is told its stack: [`crate::LOCAL_STACK_ID`] (the stack
+    /// of [`crate::cloudformation_event`]) unless `env` names another in `CONNECT_SSO_STACK_ID`.
+    /// Unless `env` names a CloudFormation endpoint, a stand-in reports that stack as
+    /// `UPDATE_IN_PROGRESS`, so events from it are obeyed. Local ResponseURLs are answered
+    /// (`CONNECT_SSO_TEST_ANY_RESPONSE_URL`, ignored inside Lambda).
     pub async fn spawn(binary: &Path, env: &[(String, String)]) -> anyhow::Result<Self> {
+        let given = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let stack_id =
+            given("CONNECT_SSO_STACK_ID").unwrap_or_else(|| crate::LOCAL_STACK_ID.to_owned());
+        let mut defaults = vec![
+            ("CONNECT_SSO_STACK_ID".to_owned(), stack_id.clone()),
+            (
+                "CONNECT_SSO_TEST_ANY_RESPONSE_URL".to_owned(),
+                "true".to_owned(),
+            ),
+        ];
+        let cloudformation = if given("AWS_ENDPOINT_URL_CLOUDFORMATION").is_none() {
+            let stand_in = crate::StackStatus::start().await?;
+            stand_in.set_stack(&stack_id, "UPDATE_IN_PROGRESS");
+            defaults.push((
+                "AWS_ENDPOINT_URL_CLOUDFORMATION".to_owned(),
+                stand_in.endpoint(),
+            ));
+            Some(stand_in)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared::default());
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let address = listener.local_addr()?;
@@ -116,6 +145,11 @@ impl FunctionProcess {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .envs(
+                defaults
+                    .iter()
+                    .map(|(key, value)| (key.as_str(), value.as_str())),
+            )
+            .envs(
                 env.iter()
                     .map(|(key, value)| (key.as_str(), value.as_str())),
             )
@@ -144,6 +178,7 @@ impl FunctionProcess {
             logs,
             spawned_at,
             server,
+            _cloudformation: cloudformation,
         })
     }
 

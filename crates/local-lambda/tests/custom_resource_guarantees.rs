@@ -228,8 +228,9 @@ async fn malformed_events_are_still_answered() {
 
     // Not JSON at all, but the ResponseURL can be found.
     let broken = format!(
-        r#"{{"RequestType": "Create", "ResponseURL": "{}", "StackId": "arn:s", "RequestId": "r-1", "LogicalResourceId": "Probe", "ResourceProperties": {{"#,
-        h.bucket.url("broken")
+        r#"{{"RequestType": "Create", "ResponseURL": "{}", "StackId": "{}", "RequestId": "r-1", "LogicalResourceId": "Probe", "ResourceType": "Custom::Probe", "ResourceProperties": {{"#,
+        h.bucket.url("broken"),
+        local_lambda::LOCAL_STACK_ID
     );
     let outcome = h.function.invoke(broken, TIMEOUT).await.unwrap();
     assert_eq!(outcome, Outcome::Response(b"null".to_vec()));

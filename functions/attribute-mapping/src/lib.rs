@@ -112,7 +112,7 @@ pub struct Properties {
     #[serde(default)]
     pub identity_center_role_arn: Option<String>,
     #[serde(default)]
-    pub identity_center_external_id: Option<String>,
+    pub identity_center_external_id: Option<identity_center::access::ExternalId>,
 }
 
 /// What the properties ask of the application, checked.
@@ -359,6 +359,7 @@ impl AttributeMapping {
 
 impl CustomResource for AttributeMapping {
     type Properties = Properties;
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
     async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
         self.apply(request, &properties, &[]).await

@@ -670,6 +670,9 @@ pub struct ConnectUserImport {
     pub relay: Relay,
     /// Asks CloudFormation whether a scheduled sync may act; `None`: syncs are refused.
     pub guard: Option<StackGuard>,
+    /// What a sync acts on, set by the stack (the function's environment); `None`: syncs are
+    /// refused.
+    pub sync_target: Option<stack_sync::SyncTarget>,
 }
 
 impl ConnectUserImport {
@@ -679,6 +682,14 @@ impl ConnectUserImport {
             importer,
             relay: Relay::Off,
             guard: None,
+            sync_target: None,
+        }
+    }
+
+    pub fn with_sync_target(self, target: stack_sync::SyncTarget) -> Self {
+        Self {
+            sync_target: Some(target),
+            ..self
         }
     }
 
@@ -695,9 +706,13 @@ impl ConnectUserImport {
 
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(Importer::from_env().await?)
+        let resource = Self::new(Importer::from_env().await?)
             .with_relay(Relay::from_env(&config))
-            .with_guard(StackGuard::from_config(&config)))
+            .with_guard(StackGuard::from_config(&config));
+        Ok(match stack_sync::SyncTarget::from_env()? {
+            Some(target) => resource.with_sync_target(target),
+            None => resource,
+        })
     }
 
     /// One run of the import: the work up to this run's deadline (or the overall one, if
@@ -811,6 +826,7 @@ fn outcome(id: String, report: &Report) -> anyhow::Result<Outcome> {
 
 impl CustomResource for ConnectUserImport {
     type Properties = Properties;
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
     async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
         let progress = Progress::of(request)?;

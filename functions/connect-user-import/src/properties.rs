@@ -27,7 +27,7 @@ pub struct Properties {
     pub identity_center_role_arn: Option<String>,
     /// The external id that role's trust policy asks for.
     #[serde(default)]
-    pub identity_center_external_id: Option<String>,
+    pub identity_center_external_id: Option<identity_center::access::ExternalId>,
     /// Identity-store group display names or ids; members of any of them are imported.
     pub groups: Vec<String>,
     #[serde(default)]

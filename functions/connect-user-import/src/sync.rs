@@ -1,6 +1,7 @@
 //! The scheduled sync: between deployments, the schedule in the template invokes the function
-//! with `{"ConnectSsoSync": {"StackId", "LogicalResourceId", "Properties"}}` (the properties of
-//! the custom resource). It runs the same reconciliation with the same ownership (the users carry
+//! with `{"ConnectSsoSync": {"StackId", "LogicalResourceId"}}`, naming this function's stack; the
+//! custom resource's properties come from the function's environment (the template), never from
+//! the event. It runs the same reconciliation with the same ownership (the users carry
 //! that stack's and resource's tags), unless CloudFormation is working on the stack or the stack is
 //! gone. It logs one summary line and one CloudWatch embedded-metric line; what a run could not
 //! finish, the next run does.
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use stack_sync::{SyncRequest, Verdict, emit_metrics};
+use stack_sync::{SyncTarget, Verdict, emit_metrics};
 
 use crate::plan::Owner;
 use crate::properties::Properties;
@@ -20,18 +21,25 @@ pub async fn run(
     event: Value,
     respond_by: Instant,
 ) -> anyhow::Result<Value> {
-    let sync = SyncRequest::from_event(&event).with_context(|| {
+    let target = resource.sync_target.as_ref().with_context(|| {
         format!(
-            "not an event this function serves: expected a CloudFormation request or a {} event",
-            stack_sync::SYNC_EVENT_KEY
+            "refused, nothing done: this function has no sync configured ({} is not set)",
+            stack_sync::SYNC_RESOURCE_ENV
         )
-    })??;
+    })?;
+    let sync = match target.authorise(&event) {
+        Ok(sync) => sync,
+        Err(refusal) => {
+            tracing::error!(reason = %format!("{refusal:#}"), "sync event refused");
+            return Err(refusal);
+        }
+    };
     let stack_name = stack_name(&sync.stack_id).to_owned();
     let dimensions = [
         ("Stack", stack_name.as_str()),
         ("Resource", sync.logical_resource_id.as_str()),
     ];
-    match sync_once(resource, &sync, respond_by).await {
+    match sync_once(resource, target, respond_by).await {
         Ok(Synced::Skipped(why)) => {
             tracing::info!(stack = %stack_name, resource = %sync.logical_resource_id, reason = %why, "sync skipped: nothing done");
             emit_metrics(&dimensions, &[("SyncSkipped", 1.0, "Count")]);
@@ -78,9 +86,11 @@ pub async fn run(
             Ok(result)
         }
         Err(error) => {
-            tracing::error!(stack = %stack_name, resource = %sync.logical_resource_id, error = %format!("{error:#}"), "sync failed");
+            // The result and the log never show the ExternalId, whatever the error quotes.
+            let error = target.redact(&format!("{error:#}"), &["IdentityCenterExternalId"]);
+            tracing::error!(stack = %stack_name, resource = %sync.logical_resource_id, %error, "sync failed");
             emit_metrics(&dimensions, &[("SyncFailed", 1.0, "Count")]);
-            Err(error)
+            Err(anyhow::anyhow!(error))
         }
     }
 }
@@ -92,7 +102,7 @@ enum Synced {
 
 async fn sync_once(
     resource: &ConnectUserImport,
-    sync: &SyncRequest,
+    sync: &SyncTarget,
     respond_by: Instant,
 ) -> anyhow::Result<Synced> {
     let properties: Properties = sync.properties()?;

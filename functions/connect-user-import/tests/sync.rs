@@ -10,7 +10,7 @@ use connect_user_import::ConnectUserImport;
 use custom_resource::CustomResource;
 use local_lambda::StackStatus;
 use serde_json::{Value, json};
-use stack_sync::{StackGuard, SyncRequest};
+use stack_sync::{StackGuard, SyncRequest, SyncTarget};
 use support::*;
 
 async fn guard(stand_in: &StackStatus) -> StackGuard {
@@ -25,13 +25,18 @@ async fn guard(stand_in: &StackStatus) -> StackGuard {
     StackGuard::from_config(&config)
 }
 
-fn sync_event(w: &World, props: &Value) -> Value {
+/// What the schedule sends: the stack and resource only.
+fn sync_event(w: &World) -> Value {
     SyncRequest {
         stack_id: w.stack_id.clone(),
         logical_resource_id: LOGICAL_ID.to_owned(),
-        properties: props.clone(),
     }
     .to_event()
+}
+
+/// What the template puts in the function's environment for the sync to act on.
+fn target(w: &World, props: &Value) -> SyncTarget {
+    SyncTarget::new(w.stack_id.clone(), LOGICAL_ID, props.clone())
 }
 
 async fn sync(resource: &Arc<ConnectUserImport>, event: Value) -> anyhow::Result<Value> {
@@ -66,14 +71,15 @@ async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update()
             quota: fast_quota(),
             ..Default::default()
         }))
-        .with_guard(guard(&stand_in).await),
+        .with_guard(guard(&stand_in).await)
+        .with_sync_target(target(&w, &props)),
     );
 
     // Between deployments: sam joins, bob leaves.
     let sam = w.user("sam", "sam@example.com", "Sam", "Lee").await;
     w.join(&agents, &sam).await;
     w.leave(&bob_membership).await;
-    let result = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    let result = sync(&resource, sync_event(&w)).await.unwrap();
     assert_eq!(result["Status"], "Synced", "{result:#}");
     assert_eq!(
         (&result["Created"], &result["Deleted"], &result["Unchanged"]),
@@ -87,7 +93,7 @@ async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update()
 
     // Nothing changed: a second sync writes nothing.
     let writes = w.writes();
-    let again = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    let again = sync(&resource, sync_event(&w)).await.unwrap();
     assert_eq!(again["Unchanged"], "2", "{again:#}");
     assert_eq!(w.writes(), writes);
 
@@ -95,7 +101,7 @@ async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update()
     let tom = w.user("tom", "tom@example.com", "Tom", "Ng").await;
     w.join(&agents, &tom).await;
     stand_in.set_stack(&w.stack_id, "UPDATE_IN_PROGRESS");
-    let skipped = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    let skipped = sync(&resource, sync_event(&w)).await.unwrap();
     assert_eq!(skipped["Status"], "Skipped");
     assert!(
         skipped["Reason"]
@@ -112,7 +118,7 @@ async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update()
         "Custom::ConnectUserImport",
         "UPDATE_IN_PROGRESS",
     );
-    let skipped = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    let skipped = sync(&resource, sync_event(&w)).await.unwrap();
     assert_eq!(skipped["Status"], "Skipped", "{skipped:#}");
     assert_eq!(
         w.usernames(),
@@ -132,7 +138,12 @@ async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update()
     let other = w.emulator.create_instance("it-sync-other", "SAML");
     let mut moved = props.clone();
     moved["InstanceId"] = json!(other.id);
-    let skipped = sync(&resource, sync_event(&w, &moved)).await.unwrap();
+    let moved_resource = Arc::new(
+        ConnectUserImport::new(w.importer(Default::default()))
+            .with_guard(guard(&stand_in).await)
+            .with_sync_target(target(&w, &moved)),
+    );
+    let skipped = sync(&moved_resource, sync_event(&w)).await.unwrap();
     assert!(
         skipped["Reason"].as_str().unwrap().contains("out of date"),
         "{skipped:#}"
@@ -145,7 +156,7 @@ async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update()
         .await;
     assert_eq!(status(&deleted), "SUCCESS");
     stand_in.set_stack(&w.stack_id, "DELETE_COMPLETE");
-    let skipped = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    let skipped = sync(&resource, sync_event(&w)).await.unwrap();
     assert!(
         skipped["Reason"]
             .as_str()
@@ -154,7 +165,7 @@ async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update()
         "{skipped:#}"
     );
     stand_in.remove_stack(&w.stack_id);
-    let skipped = sync(&resource, sync_event(&w, &props)).await.unwrap();
+    let skipped = sync(&resource, sync_event(&w)).await.unwrap();
     assert!(
         skipped["Reason"]
             .as_str()
@@ -169,19 +180,18 @@ async fn a_sync_imports_who_joined_and_removes_who_left_without_a_stack_update()
 async fn a_sync_with_bad_properties_or_an_unknown_event_is_an_error_naming_it() {
     let w = World::new("sync-bad").await;
     let stand_in = StackStatus::start().await.unwrap();
+    let bogus = json!({"InstanceId": w.instance.id, "Groups": [], "Bogus": 1});
     let resource = Arc::new(
-        ConnectUserImport::new(w.importer(Default::default())).with_guard(guard(&stand_in).await),
+        ConnectUserImport::new(w.importer(Default::default()))
+            .with_guard(guard(&stand_in).await)
+            .with_sync_target(target(&w, &bogus)),
     );
-    let error = sync(
-        &resource,
-        sync_event(
-            &w,
-            &json!({"InstanceId": w.instance.id, "Groups": [], "Bogus": 1}),
-        ),
-    )
-    .await
-    .unwrap_err();
-    assert!(format!("{error:#}").contains("Properties"), "{error:#}");
+    let error = sync(&resource, sync_event(&w)).await.unwrap_err();
+    let error = format!("{error:#}");
+    assert!(
+        error.contains("CONNECT_SSO_SYNC_PROPERTIES") && error.contains("Bogus"),
+        "{error}"
+    );
     let error = sync(&resource, json!({"source": "aws.events"}))
         .await
         .unwrap_err();
@@ -206,7 +216,11 @@ async fn the_function_logs_one_summary_line_and_one_metric_line_per_sync() {
         "UPDATE_COMPLETE",
     );
     let binary = local_lambda::workspace_binary("connect-user-import").unwrap();
+    let props = w.props(json!({}));
     let env: Vec<(String, String)> = [
+        ("CONNECT_SSO_STACK_ID", w.stack_id.clone()),
+        ("CONNECT_SSO_SYNC_RESOURCE", LOGICAL_ID.to_owned()),
+        ("CONNECT_SSO_SYNC_PROPERTIES", props.to_string()),
         ("AWS_ENDPOINT_URL_CONNECT", w.emulator.endpoint()),
         ("AWS_ENDPOINT_URL_IDENTITYSTORE", moto_endpoint()),
         ("AWS_ENDPOINT_URL_CLOUDFORMATION", stand_in.endpoint()),
@@ -219,9 +233,8 @@ async fn the_function_logs_one_summary_line_and_one_metric_line_per_sync() {
         .await
         .unwrap();
     function.initialised(Duration::from_secs(30)).await.unwrap();
-    let props = w.props(json!({}));
     let outcome = function
-        .invoke(sync_event(&w, &props).to_string(), Duration::from_secs(60))
+        .invoke(sync_event(&w).to_string(), Duration::from_secs(60))
         .await
         .unwrap();
     let result = outcome.response_json().unwrap();
@@ -258,7 +271,7 @@ async fn the_function_logs_one_summary_line_and_one_metric_line_per_sync() {
     // In progress: skipped, said so, and counted.
     stand_in.set_stack(&w.stack_id, "UPDATE_ROLLBACK_IN_PROGRESS");
     let outcome = function
-        .invoke(sync_event(&w, &props).to_string(), Duration::from_secs(60))
+        .invoke(sync_event(&w).to_string(), Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(outcome.response_json().unwrap()["Status"], "Skipped");
@@ -282,8 +295,16 @@ fn the_sample_sync_event_parses_as_the_function_would_parse_it() {
         "/../../events/connect-user-import/sync.json"
     );
     let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let sync = SyncRequest::from_event(&event).unwrap().unwrap();
-    let properties: connect_user_import::properties::Properties = sync.properties().unwrap();
+    let properties_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/connect-user-import/sync-properties.json"
+    );
+    let properties: Value =
+        serde_json::from_str(&std::fs::read_to_string(properties_path).unwrap()).unwrap();
+    let stack_id = event["ConnectSsoSync"]["StackId"].as_str().unwrap();
+    let target = stack_sync::SyncTarget::new(stack_id, "ConnectUserImport", properties);
+    target.authorise(&event).unwrap();
+    let properties: connect_user_import::properties::Properties = target.properties().unwrap();
     properties.validate().unwrap();
     assert_eq!(properties.groups, ["Connect Agents", "Connect Supervisors"]);
 }

@@ -75,7 +75,7 @@ pub struct Properties {
     #[serde(default)]
     pub identity_center_role_arn: Option<String>,
     #[serde(default)]
-    pub identity_center_external_id: Option<String>,
+    pub identity_center_external_id: Option<identity_center::access::ExternalId>,
 }
 
 impl Properties {
@@ -274,6 +274,7 @@ impl Clients {
 
 impl CustomResource for IdentityCenterSamlApp {
     type Properties = Properties;
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
     async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
         properties.validate()?;

@@ -1,20 +1,25 @@
-//! Fetching the metadata document: https only, bounded in time, size and redirects, retried on
-//! server and network errors.
+//! Fetching the metadata document: https only, from an IAM Identity Center portal host only, no
+//! redirect to another host, bounded in time, size and redirects, retried on server and network
+//! errors. The metadata carries the certificates IAM will trust for sign-in to the account, so
+//! where it comes from is as important as what it says.
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use url::Url;
 
-/// The environment variable that allows plain-http metadata URLs, for local testing only (a local
-/// server standing in for Identity Center). Any value other than `true` keeps https required.
+/// The local-testing switch: with `true`, metadata URLs may use plain http and any host (a local
+/// server standing in for Identity Center). Honoured only by debug builds running outside Lambda
+/// (see [`custom_resource::test_switch`]): the shipped binaries are release builds, and inside
+/// Lambda the switch is ignored whatever the build.
 pub const ALLOW_HTTP_ENV: &str = "CONNECT_SSO_ALLOW_HTTP_METADATA";
 
 /// How metadata is downloaded. [`Default`] is what the Lambda function uses.
 #[derive(Debug, Clone)]
 pub struct MetadataDownload {
-    /// Accept `http://` URLs (see [`ALLOW_HTTP_ENV`]). Off in production: metadata carries the
-    /// certificates IAM will trust, so it must come over TLS.
+    /// Local testing (see [`ALLOW_HTTP_ENV`]): accept `http://` URLs and hosts other than Identity
+    /// Center's portal. Off in production: metadata carries the certificates IAM will trust, so it
+    /// must come over TLS from Identity Center.
     pub allow_http: bool,
     pub connect_timeout: Duration,
     /// Longest wait for the next bytes of an answer.
@@ -55,8 +60,7 @@ struct AttemptFailed {
 impl MetadataDownload {
     /// The defaults, with [`ALLOW_HTTP_ENV`] read from the environment.
     pub fn from_env() -> Self {
-        let allow_http =
-            std::env::var(ALLOW_HTTP_ENV).is_ok_and(|value| value.eq_ignore_ascii_case("true"));
+        let allow_http = custom_resource::test_switch(ALLOW_HTTP_ENV, true);
         Self {
             allow_http,
             ..Self::default()
@@ -109,16 +113,39 @@ impl MetadataDownload {
             "http" if self.allow_http => {}
             "http" => anyhow::bail!(
                 "invalid property MetadataUrl: https is required, got a plain http URL (host {}); \
-                 plain http is accepted only for local testing, with {ALLOW_HTTP_ENV}=true",
+                 plain http is accepted only for local testing (a debug build outside Lambda, with {ALLOW_HTTP_ENV}=true)",
                 host_of(&url)
             ),
             other => anyhow::bail!(
                 "invalid property MetadataUrl: https is required, got the scheme {other}:"
             ),
         }
-        if url.host_str().is_none_or(str::is_empty) {
-            anyhow::bail!(
+        match url.host() {
+            None => anyhow::bail!(
                 "invalid property MetadataUrl: the URL has no host; expected https://host/path"
+            ),
+            Some(url::Host::Domain(host)) if host.is_empty() => anyhow::bail!(
+                "invalid property MetadataUrl: the URL has no host; expected https://host/path"
+            ),
+            Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) if !self.allow_http => anyhow::bail!(
+                "invalid property MetadataUrl: the host {} is an IP address; expected an IAM Identity Center \
+                 metadata URL, https://portal.sso.<region>.amazonaws.com/saml/metadata/...",
+                host_of(&url)
+            ),
+            Some(host) if !self.allow_http && !is_identity_center_portal(&host.to_string()) => {
+                anyhow::bail!(
+                    "invalid property MetadataUrl: the host {} is not IAM Identity Center's; expected \
+                     https://portal.sso.<region>.amazonaws.com/saml/metadata/... (.amazonaws.com.cn in China), \
+                     the application's MetadataUrl",
+                    host_of(&url)
+                )
+            }
+            Some(_) => {}
+        }
+        if url.port().is_some() && !self.allow_http {
+            anyhow::bail!(
+                "invalid property MetadataUrl: the URL names a port ({}); Identity Center's portal uses none",
+                host_of(&url)
             );
         }
         Ok(url)
@@ -128,7 +155,17 @@ impl MetadataDownload {
         let max_redirects = self.max_redirects;
         let allow_http = self.allow_http;
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > max_redirects {
+            let from_host = attempt
+                .previous()
+                .first()
+                .and_then(|first| first.host_str().map(str::to_ascii_lowercase));
+            let to_host = attempt.url().host_str().map(str::to_ascii_lowercase);
+            if from_host != to_host {
+                let target = host_of(attempt.url());
+                attempt.error(format!(
+                    "a redirect to another host ({target}) is refused: the metadata must come from the URL's own host"
+                ))
+            } else if attempt.previous().len() > max_redirects {
                 let status = attempt.status();
                 attempt.error(format!(
                     "more than {max_redirects} redirects (the last answer was HTTP {status})"
@@ -227,6 +264,31 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Whether `host` is an IAM Identity Center portal: `portal.sso.<region>.amazonaws.com`, or
+/// `portal.sso.<region>.amazonaws.com.cn` in the China Regions.
+pub fn is_identity_center_portal(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let Some(rest) = host.strip_prefix("portal.sso.") else {
+        return false;
+    };
+    let region = rest
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| rest.strip_suffix(".amazonaws.com.cn"));
+    region.is_some_and(is_region_code)
+}
+
+/// `us-east-1`, `cn-north-1`, `us-gov-west-1`, `ap-southeast-5`...
+fn is_region_code(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
 /// The host (and port) of a URL given as text, for messages.
 pub(crate) fn host_of_text(url: &str) -> String {
     Url::parse(url.trim())
@@ -278,6 +340,42 @@ mod tests {
         assert!(error.contains("scheme file"), "{error}");
         let error = strict.checked_url("metadata.xml").unwrap_err().to_string();
         assert!(error.contains("not a URL"), "{error}");
+    }
+
+    #[test]
+    fn only_identity_center_portal_hosts_pass_without_the_switch() {
+        let strict = MetadataDownload::default();
+        for url in [
+            "https://portal.sso.us-east-1.amazonaws.com/saml/metadata/abc",
+            "https://portal.sso.us-gov-west-1.amazonaws.com/saml/metadata/abc",
+            "https://portal.sso.cn-north-1.amazonaws.com.cn/saml/metadata/abc",
+        ] {
+            assert!(strict.checked_url(url).is_ok(), "{url}");
+        }
+        for (url, problem) in [
+            (
+                "https://idp.attacker.example/metadata",
+                "not IAM Identity Center's",
+            ),
+            (
+                "https://portal.sso.us-east-1.amazonaws.com.attacker.example/m",
+                "not IAM Identity Center's",
+            ),
+            (
+                "https://evil.portal.sso.us-east-1.amazonaws.com/m",
+                "not IAM Identity Center's",
+            ),
+            (
+                "https://portal.sso.amazonaws.com/m",
+                "not IAM Identity Center's",
+            ),
+            ("https://10.0.0.8/saml/metadata/x", "IP address"),
+            ("https://[::1]/saml/metadata/x", "IP address"),
+            ("https://portal.sso.us-east-1.amazonaws.com:8443/m", "port"),
+        ] {
+            let error = strict.checked_url(url).unwrap_err().to_string();
+            assert!(error.contains(problem), "{url}: {error}");
+        }
     }
 
     #[test]

@@ -80,6 +80,9 @@ pub struct SamlProvider {
     download: MetadataDownload,
     /// Asks CloudFormation whether a scheduled sync may act; `None`: syncs are refused.
     guard: Option<stack_sync::StackGuard>,
+    /// What a sync acts on, set by the stack (the function's environment); `None`: syncs are
+    /// refused.
+    sync_target: Option<stack_sync::SyncTarget>,
 }
 
 impl SamlProvider {
@@ -88,6 +91,15 @@ impl SamlProvider {
             iam: Iam::new(iam),
             download,
             guard: None,
+            sync_target: None,
+        }
+    }
+
+    /// What a scheduled sync acts on ([`sync`]).
+    pub fn with_sync_target(self, target: stack_sync::SyncTarget) -> Self {
+        Self {
+            sync_target: Some(target),
+            ..self
         }
     }
 
@@ -103,11 +115,15 @@ impl SamlProvider {
     /// `AWS_ENDPOINT_URL_IAM`) and [`MetadataDownload::from_env`].
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(
+        let resource = Self::new(
             aws_sdk_iam::Client::new(&config),
             MetadataDownload::from_env(),
         )
-        .with_guard(stack_sync::StackGuard::from_config(&config)))
+        .with_guard(stack_sync::StackGuard::from_config(&config));
+        Ok(match stack_sync::SyncTarget::from_env()? {
+            Some(target) => resource.with_sync_target(target),
+            None => resource,
+        })
     }
 
     /// The checked metadata, from whichever source the properties name.

@@ -1,5 +1,6 @@
 //! The scheduled sync: between deployments, the schedule in the template invokes the function
-//! with `{"ConnectSsoSync": {"StackId", "LogicalResourceId", "Properties"}}`. It fetches the
+//! with `{"ConnectSsoSync": {"StackId", "LogicalResourceId"}}`, naming this function's stack; the
+//! properties come from the function's environment (the template), never from the event. It fetches the
 //! metadata again and updates the IAM provider only when the document changed (Identity Center
 //! rotated its certificate), logging the certificate's expiry; within 30 days of that expiry it
 //! warns, in the log and in the metric. Nothing is done while CloudFormation works on the stack,
@@ -10,7 +11,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use custom_resource::{OriginalEvent, Request, RequestType};
 use serde_json::{Value, json};
-use stack_sync::{SyncRequest, Verdict, emit_metrics};
+use stack_sync::{SyncTarget, Verdict, emit_metrics};
 use time::OffsetDateTime;
 
 use crate::{Properties, SamlProvider, owns, provider_name};
@@ -23,12 +24,19 @@ pub async fn run(
     event: Value,
     respond_by: Instant,
 ) -> anyhow::Result<Value> {
-    let sync = SyncRequest::from_event(&event).with_context(|| {
+    let target = resource.sync_target.as_ref().with_context(|| {
         format!(
-            "not an event this function serves: expected a CloudFormation request or a {} event",
-            stack_sync::SYNC_EVENT_KEY
+            "refused, nothing done: this function has no sync configured ({} is not set)",
+            stack_sync::SYNC_RESOURCE_ENV
         )
-    })??;
+    })?;
+    let sync = match target.authorise(&event) {
+        Ok(sync) => sync,
+        Err(refusal) => {
+            tracing::error!(reason = %format!("{refusal:#}"), "sync event refused");
+            return Err(refusal);
+        }
+    };
     let request = Request {
         request_type: RequestType::Update,
         stack_id: sync.stack_id.clone(),
@@ -43,7 +51,7 @@ pub async fn run(
         ("Stack", stack_name.as_str()),
         ("Resource", sync.logical_resource_id.as_str()),
     ];
-    match sync_once(resource, &sync, &request).await {
+    match sync_once(resource, target, &request).await {
         Ok(Synced::Skipped(why)) => {
             tracing::info!(stack = %stack_name, resource = %sync.logical_resource_id, reason = %why, "sync skipped: nothing done");
             emit_metrics(&dimensions, &[("SyncSkipped", 1.0, "Count")]);
@@ -112,9 +120,14 @@ enum Synced {
 
 async fn sync_once(
     resource: &SamlProvider,
-    sync: &SyncRequest,
+    sync: &SyncTarget,
     request: &Request,
 ) -> anyhow::Result<Synced> {
+    // The metadata IAM trusts comes from Identity Center, never from text a payload could carry.
+    anyhow::ensure!(
+        !sync.sets("MetadataDocument"),
+        "refused, nothing done: a sync fetches the metadata from MetadataUrl; MetadataDocument is not accepted in a sync"
+    );
     let properties: Properties = sync.properties()?;
     let guard = resource
         .guard
@@ -154,6 +167,15 @@ async fn sync_once(
         .with_context(|| format!("{arn} vanished while being synced"))?;
     let updated = current != metadata.document;
     if updated {
+        // The download may have taken a while: CloudFormation may have started on the stack since.
+        if let Verdict::Skip(why) = guard
+            .verdict(&sync.stack_id, &sync.logical_resource_id)
+            .await?
+        {
+            return Ok(Synced::Skipped(format!(
+                "{why} (checked again before writing)"
+            )));
+        }
         resource
             .iam
             .update_document(&arn, &metadata.document)

@@ -34,10 +34,16 @@ fn the_sample_sync_event_parses_as_the_function_would_parse_it() {
         "/../../events/saml-provider/sync.json"
     );
     let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let sync = stack_sync::SyncRequest::from_event(&event)
-        .unwrap()
-        .unwrap();
+    let properties_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/saml-provider/sync-properties.json"
+    );
+    let properties: Value =
+        serde_json::from_str(&std::fs::read_to_string(properties_path).unwrap()).unwrap();
+    let stack_id = event["ConnectSsoSync"]["StackId"].as_str().unwrap();
+    let target = stack_sync::SyncTarget::new(stack_id, "SamlProvider", properties);
+    let sync = target.authorise(&event).unwrap();
     assert_eq!(sync.logical_resource_id, "SamlProvider");
-    let properties: Properties = sync.properties().unwrap();
+    let properties: Properties = target.properties().unwrap();
     assert_eq!(properties.name.as_deref(), Some("Connect-SSO"));
 }

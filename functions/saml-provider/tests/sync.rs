@@ -11,7 +11,7 @@ use custom_resource::CustomResource;
 use local_lambda::StackStatus;
 use saml_provider::{SamlProvider, default_name};
 use serde_json::{Value, json};
-use stack_sync::{StackGuard, SyncRequest};
+use stack_sync::{StackGuard, SyncRequest, SyncTarget};
 use support::*;
 
 const LOGICAL_ID: &str = "SamlProvider";
@@ -28,13 +28,18 @@ async fn guard(stand_in: &StackStatus) -> StackGuard {
     StackGuard::from_config(&config)
 }
 
-fn sync_event(stack: &Stack, properties: &Value) -> Value {
+/// What the schedule sends: the stack and resource only.
+fn sync_event(stack: &Stack) -> Value {
     SyncRequest {
         stack_id: stack.id.clone(),
         logical_resource_id: LOGICAL_ID.to_owned(),
-        properties: properties.clone(),
     }
     .to_event()
+}
+
+/// What the template puts in the function's environment for the sync to act on.
+fn target(stack: &Stack, properties: &Value) -> SyncTarget {
+    SyncTarget::new(stack.id.clone(), LOGICAL_ID, properties.clone())
 }
 
 async fn sync(resource: &Arc<SamlProvider>, event: Value) -> anyhow::Result<Value> {
@@ -64,14 +69,13 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
     );
     let resource = Arc::new(
         SamlProvider::new(iam_client(&iam.endpoint), local_download())
-            .with_guard(guard(&stand_in).await),
+            .with_guard(guard(&stand_in).await)
+            .with_sync_target(target(&stack, &properties)),
     );
 
     // Unchanged metadata: fetched, compared, not written.
     iam.clear_calls();
-    let unchanged = sync(&resource, sync_event(&stack, &properties))
-        .await
-        .unwrap();
+    let unchanged = sync(&resource, sync_event(&stack)).await.unwrap();
     assert_eq!(
         (&unchanged["Status"], &unchanged["Updated"]),
         (&json!("Synced"), &json!(false)),
@@ -84,9 +88,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
     let rotated_expiry = days_from_now(700);
     let rotated = metadata_until(rotated_expiry);
     server.serve_document(&rotated);
-    let updated = sync(&resource, sync_event(&stack, &properties))
-        .await
-        .unwrap();
+    let updated = sync(&resource, sync_event(&stack)).await.unwrap();
     assert_eq!(updated["Updated"], true, "{updated:#}");
     assert_eq!(
         updated["CertificateExpiry"],
@@ -95,9 +97,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
             .unwrap()
     );
     assert_eq!(moto.document(&arn).await.as_deref(), Some(rotated.as_str()));
-    let again = sync(&resource, sync_event(&stack, &properties))
-        .await
-        .unwrap();
+    let again = sync(&resource, sync_event(&stack)).await.unwrap();
     assert_eq!(again["Updated"], false);
     assert_eq!(iam.count("UpdateSAMLProvider"), 1, "{:?}", iam.calls());
 
@@ -105,9 +105,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
     server.serve_document(&first);
     let downloads = server.requests().len();
     stand_in.set_stack(&stack.id, "UPDATE_IN_PROGRESS");
-    let skipped = sync(&resource, sync_event(&stack, &properties))
-        .await
-        .unwrap();
+    let skipped = sync(&resource, sync_event(&stack)).await.unwrap();
     assert!(
         skipped["Reason"]
             .as_str()
@@ -116,9 +114,7 @@ async fn a_rotated_certificate_reaches_iam_through_the_sync_once() {
         "{skipped:#}"
     );
     stand_in.remove_stack(&stack.id);
-    let skipped = sync(&resource, sync_event(&stack, &properties))
-        .await
-        .unwrap();
+    let skipped = sync(&resource, sync_event(&stack)).await.unwrap();
     assert!(
         skipped["Reason"]
             .as_str()
@@ -161,6 +157,9 @@ async fn a_certificate_expiring_within_30_days_is_warned_about_and_counted() {
         ("AWS_ENDPOINT_URL_IAM", iam.endpoint.clone()),
         ("AWS_ENDPOINT_URL_CLOUDFORMATION", stand_in.endpoint()),
         (saml_provider::ALLOW_HTTP_ENV, "true".to_owned()),
+        ("CONNECT_SSO_STACK_ID", stack.id.clone()),
+        ("CONNECT_SSO_SYNC_RESOURCE", LOGICAL_ID.to_owned()),
+        ("CONNECT_SSO_SYNC_PROPERTIES", properties.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -170,10 +169,7 @@ async fn a_certificate_expiring_within_30_days_is_warned_about_and_counted() {
         .unwrap();
     function.initialised(Duration::from_secs(30)).await.unwrap();
     let outcome = function
-        .invoke(
-            sync_event(&stack, &properties).to_string(),
-            Duration::from_secs(30),
-        )
+        .invoke(sync_event(&stack).to_string(), Duration::from_secs(30))
         .await
         .unwrap();
     let result = outcome.response_json().unwrap();
@@ -210,9 +206,10 @@ async fn a_certificate_expiring_within_30_days_is_warned_about_and_counted() {
         json!({"MetadataUrl": server.url("/metadata"), "Name": default_name("other", "X")});
     let resource = Arc::new(
         SamlProvider::new(iam_client(&iam.endpoint), local_download())
-            .with_guard(guard(&stand_in).await),
+            .with_guard(guard(&stand_in).await)
+            .with_sync_target(target(&stack, &renamed)),
     );
-    let skipped = sync(&resource, sync_event(&stack, &renamed)).await.unwrap();
+    let skipped = sync(&resource, sync_event(&stack)).await.unwrap();
     assert!(
         skipped["Reason"].as_str().unwrap().contains("out of date"),
         "{skipped:#}"
