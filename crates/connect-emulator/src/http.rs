@@ -54,6 +54,11 @@ impl Shared {
                 error.into_response()
             }
         };
+        *self
+            .lock()
+            .answer_counts
+            .entry((operation.to_owned(), response.status().as_u16()))
+            .or_default() += 1;
         let request_id = format!("{:032x}", fastrand::u128(..));
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-amzn-RequestId", value);
@@ -75,6 +80,12 @@ fn admit(state: &mut Account, operation: &str, now: Instant) -> Result<(), ApiEr
         if !bucket.try_take(&quota, now) {
             return Err(ApiError::new(ErrorKind::Throttling, "Rate exceeded"));
         }
+    }
+    if state.refused.contains(operation) {
+        return Err(ApiError::new(
+            ErrorKind::InvalidRequest,
+            "The request is not valid (refused by the test).",
+        ));
     }
     let rate = state.options.server_error_rate;
     if rate > 0.0 && state.fault_rng.f64() < rate {

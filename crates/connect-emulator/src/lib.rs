@@ -361,6 +361,25 @@ impl Emulator {
     }
 
     pub fn reset_call_counts(&self) {
-        self.shared.lock().call_counts.clear();
+        let mut account = self.shared.lock();
+        account.call_counts.clear();
+        account.answer_counts.clear();
+    }
+
+    /// Answers sent for `operation` with HTTP `status` (e.g. ("CreateUser", 200) counts the
+    /// users actually created, 409 the duplicates refused, 429 the throttles).
+    pub fn answers(&self, operation: &str, status: u16) -> u64 {
+        self.shared
+            .lock()
+            .answer_counts
+            .get(&(operation.to_owned(), status))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// From now on, `operation` ("DeleteUser", ...) is answered InvalidRequestException every
+    /// time, after the throttle (a refusal no retry cures, as a missing permission would be).
+    pub fn refuse(&self, operation: &str) {
+        self.shared.lock().refused.insert(operation.to_owned());
     }
 }

@@ -19,6 +19,10 @@ pub struct Account {
     pub options: Options,
     pub instances: BTreeMap<String, InstanceState>,
     pub call_counts: BTreeMap<String, u64>,
+    /// Answers sent per operation and HTTP status ("CreateUser", 200), throttles included.
+    pub answer_counts: BTreeMap<(String, u16), u64>,
+    /// Operations answered InvalidRequestException every time (see `Emulator::refuse`).
+    pub refused: std::collections::BTreeSet<String>,
     pub buckets: HashMap<String, TokenBucket>,
     /// Decides which requests fail with a 5xx; seeded, so a run is reproducible.
     pub fault_rng: fastrand::Rng,
@@ -34,6 +38,8 @@ impl Account {
             options,
             instances: BTreeMap::new(),
             call_counts: BTreeMap::new(),
+            answer_counts: BTreeMap::new(),
+            refused: std::collections::BTreeSet::new(),
             buckets: HashMap::new(),
         }
     }

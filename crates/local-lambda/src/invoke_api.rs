@@ -46,6 +46,7 @@ struct Shared {
     history: Mutex<Vec<AsyncInvocation>>,
     in_flight: Mutex<HashMap<String, usize>>,
     retry_delay: Mutex<Duration>,
+    accept_delay: Mutex<Duration>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -94,6 +95,12 @@ impl LambdaService {
     /// The wait before a failed delivery is retried (Lambda: 1, then 2 minutes).
     pub fn retry_delay(&self, delay: Duration) {
         *lock(&self.shared.retry_delay) = delay;
+    }
+
+    /// How long an `Event` invocation takes to be accepted: the event is queued, and the 202
+    /// answered, only after this (a slow Lambda front end; default none).
+    pub fn accept_after(&self, delay: Duration) {
+        *lock(&self.shared.accept_delay) = delay;
     }
 
     /// Every delivery so far, in the order they ended.
@@ -168,7 +175,14 @@ async fn invoke(
         );
     }
     *lock(&shared.in_flight).entry(name.clone()).or_default() += 1;
-    tokio::spawn(deliver(Arc::clone(&shared), name, body.to_vec()));
+    // Queued after the delay even if the caller gives up waiting meanwhile, as Lambda would.
+    let accept_delay = *lock(&shared.accept_delay);
+    let queue = Arc::clone(&shared);
+    tokio::spawn(async move {
+        tokio::time::sleep(accept_delay).await;
+        deliver(queue, name, body.to_vec()).await;
+    });
+    tokio::time::sleep(accept_delay).await;
     StatusCode::ACCEPTED.into_response()
 }
 

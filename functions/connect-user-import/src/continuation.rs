@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use aws_sdk_lambda::error::DisplayErrorContext;
+use aws_sdk_lambda::error::{DisplayErrorContext, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use custom_resource::Request;
@@ -32,6 +32,25 @@ const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 const SERVICE_TIMEOUT_MARGIN: Duration = Duration::from_secs(60);
 /// A continuation is only worth starting with at least this much time before the overall deadline.
 const SHORTEST_USEFUL_RUN: Duration = Duration::from_secs(10);
+
+/// The most hand-ons one request may make (runs = hops + 1). Lambda's recursive-loop detection
+/// may stop a chain of self-invocations after about 16 and drop the event; the template says
+/// `RecursiveLoop: Allow` on the function, so this bound is the only one, and ours: a chain that
+/// reaches it answers FAILED with its progress instead of being cut off silently. It is sized so
+/// that the longest import CloudFormation waits for (ServiceTimeout 3600 s) fits with the
+/// shortest run the template allows ([`MIN_RUN_SECONDS`]): see [`runs_needed`].
+pub const MAX_HOPS: u32 = 180;
+/// The template's floor on the function's Timeout (`UserImportTimeout` MinValue), in seconds.
+pub const MIN_RUN_SECONDS: u64 = 30;
+/// Time of a run not spent importing: the core's reserve to answer and the hand-on's.
+pub const RUN_OVERHEAD: Duration = Duration::from_secs(9);
+
+/// How many runs an import needs at most to use all of `service_timeout` when each run may
+/// take `run_timeout`: each run but the last imports until its deadline, less [`RUN_OVERHEAD`].
+pub fn runs_needed(service_timeout: Duration, run_timeout: Duration) -> u64 {
+    let useful = run_timeout.saturating_sub(RUN_OVERHEAD).as_secs().max(1);
+    service_timeout.as_secs().div_ceil(useful)
+}
 
 /// What earlier runs did, carried from run to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,9 +94,27 @@ impl Progress {
         Instant::now() + Duration::from_millis(self.answer_by_ms.saturating_sub(epoch_ms()))
     }
 
-    /// Whether another run could still do useful work before the overall deadline.
+    /// Whether another run could still do useful work before the overall deadline, and the
+    /// chain may grow by one more hop.
     pub fn room_for_another_run(&self) -> bool {
-        self.answer_by_ms > epoch_ms() + SHORTEST_USEFUL_RUN.as_millis() as u64
+        self.hops < MAX_HOPS
+            && self.answer_by_ms > epoch_ms() + SHORTEST_USEFUL_RUN.as_millis() as u64
+    }
+
+    /// Refuses (before any write) a run past the hop bound: only a forged or replayed event
+    /// gets here, as no run hands on beyond it.
+    pub fn within_bound(&self) -> anyhow::Result<()> {
+        if self.hops > MAX_HOPS {
+            anyhow::bail!(
+                "the import's continuation is past its bound of {MAX_HOPS} hand-ons (this event says run {}); \
+                 nothing was done in this run. So far: created {}, updated {}, deleted {}; running the update again resumes",
+                self.hops + 1,
+                self.created,
+                self.updated,
+                self.deleted
+            );
+        }
+        Ok(())
     }
 
     /// Adds this run's report to what earlier runs did; users earlier runs created or updated are
@@ -156,39 +193,107 @@ impl Relay {
         matches!(self, Self::Off)
     }
 
-    /// Hands `event` to a fresh invocation; returns who took it, for the logs.
-    pub async fn hand_on(&self, event: &Value) -> anyhow::Result<String> {
+    /// Hands `event` to a fresh invocation, finishing by `by` whatever happens (the core gives
+    /// the run up at its deadline, and answers FAILED: a hand-on still in flight then could also
+    /// start a run that answers). A single attempt: a retried Invoke could queue the event twice.
+    pub async fn hand_on(&self, event: &Value, by: Instant) -> HandOn {
         match self {
             Self::Lambda {
                 client,
                 function_name,
             } => {
-                let payload = serde_json::to_vec(event)?;
-                client
+                let payload = match serde_json::to_vec(event) {
+                    Ok(payload) => payload,
+                    Err(error) => return HandOn::Refused(error.into()),
+                };
+                let time = by
+                    .saturating_duration_since(Instant::now())
+                    .min(HAND_ON_TIMEOUT);
+                if time < SHORTEST_HAND_ON {
+                    // Not sent at all: certainly not queued.
+                    return HandOn::Refused(anyhow::anyhow!(
+                        "no time was left to hand the import on (lambda Invoke {function_name} not attempted)"
+                    ));
+                }
+                let invoke = client
                     .invoke()
                     .function_name(function_name)
                     .invocation_type(InvocationType::Event)
                     .payload(Blob::new(payload))
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        anyhow::anyhow!(
+                    .customize()
+                    .config_override(
+                        aws_sdk_lambda::config::Builder::default()
+                            .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled()),
+                    )
+                    .send();
+                match tokio::time::timeout(time, invoke).await {
+                    Ok(Ok(_)) => HandOn::Accepted(format!("a new invocation of {function_name}")),
+                    Err(_elapsed) => HandOn::Unconfirmed(format!(
+                        "lambda Invoke {function_name} did not answer within {time:?}"
+                    )),
+                    Ok(Err(error)) => {
+                        // Lambda answered with an error, the request could not even be built,
+                        // or no connection was made: the event was not queued. Otherwise (a
+                        // timeout, a connection lost mid-way) it may have been.
+                        let definite = match &error {
+                            SdkError::ServiceError(_) | SdkError::ConstructionFailure(_) => true,
+                            SdkError::DispatchFailure(_) => never_connected(&error),
+                            _ => false,
+                        };
+                        let text = format!(
                             "lambda Invoke {function_name} (to continue the import): {}",
                             DisplayErrorContext(error)
-                        )
-                    })?;
-                Ok(format!("a new invocation of {function_name}"))
+                        );
+                        if definite {
+                            HandOn::Refused(anyhow::anyhow!(text))
+                        } else {
+                            HandOn::Unconfirmed(text)
+                        }
+                    }
+                }
             }
             Self::Captured(events) => {
                 events
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .push(event.clone());
-                Ok("a captured continuation".to_owned())
+                HandOn::Accepted("a captured continuation".to_owned())
             }
-            Self::Off => anyhow::bail!("continuation is off"),
+            Self::Off => HandOn::Refused(anyhow::anyhow!("continuation is off")),
         }
     }
+}
+
+/// The longest a hand-on may take (Lambda's Invoke answers an asynchronous event in well under
+/// a second when it is healthy).
+pub const HAND_ON_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Whether the HTTP client failed to open a connection at all (DNS, refused, connect timeout):
+/// then no byte of the request left, whatever else went wrong.
+fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(current) = source {
+        if let Some(client_error) = current.downcast_ref::<hyper_util::client::legacy::Error>() {
+            return client_error.is_connect();
+        }
+        source = current.source();
+    }
+    false
+}
+
+/// Less time than this, and a hand-on is not attempted (it could not be confirmed).
+const SHORTEST_HAND_ON: Duration = Duration::from_millis(200);
+
+/// What became of a hand-on.
+#[derive(Debug)]
+pub enum HandOn {
+    /// The event is queued for a new invocation, which answers CloudFormation: this run must not.
+    Accepted(String),
+    /// The event was certainly not queued: this run answers (FAILED, with how far it got).
+    Refused(anyhow::Error),
+    /// No confirmation either way (a timeout, a dropped connection): the event may be queued, and
+    /// its run would answer. This run does not answer, so that CloudFormation can never get two.
+    Unconfirmed(String),
 }
 
 #[cfg(test)]

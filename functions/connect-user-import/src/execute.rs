@@ -128,11 +128,8 @@ impl Executor<'_> {
             }
         };
         let owned = self.owner.owns(&existing.tags);
-        if !owned && !self.adopt_existing {
-            return Applied::Skipped(
-                "a Connect user of this name exists that this stack did not create; it is left as is (set AdoptExisting to manage it)"
-                    .to_owned(),
-            );
+        if let Some(reason) = self.owner.refuse_claim(&existing.tags, self.adopt_existing) {
+            return Applied::Skipped(reason);
         }
         let mut changes = differences(&existing, user);
         if !owned {

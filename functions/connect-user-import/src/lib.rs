@@ -32,7 +32,7 @@ use serde_json::Value;
 use stack_sync::StackGuard;
 
 use crate::connect::{Connect, Named};
-use crate::continuation::{Progress, Relay};
+use crate::continuation::{HandOn, Progress, Relay};
 use crate::directory::Directory;
 use crate::execute::{Applied, Executor};
 use crate::limiter::{Quota, RateLimiter};
@@ -44,8 +44,11 @@ const PROBLEMS_SHOWN: usize = 5;
 /// Room for the Problems and Plan texts within CloudFormation's 4096-byte response.
 const PROBLEMS_BYTES: usize = 1200;
 const PLAN_BYTES: usize = 1500;
-/// Time kept at the end of a run to hand the request on to the next one.
-const HAND_ON_TIME: Duration = Duration::from_secs(2);
+/// Time kept at the end of a run to hand the request on to the next one: the hand-on's own
+/// bound plus room for the calls still in flight at the run's deadline.
+const HAND_ON_TIME: Duration = Duration::from_secs(5);
+/// The hand-on ends this long before the core's deadline for the handler.
+const HAND_ON_MARGIN: Duration = Duration::from_millis(250);
 /// Extra reads a Delete makes for users too new to show in the first one.
 const SETTLE_ROUNDS: usize = 2;
 
@@ -94,6 +97,13 @@ pub struct Report {
     pub planned: Vec<String>,
     /// Writes not made because the deadline came: run again (or execute these) to finish.
     pub not_done: Vec<Action>,
+    /// Users whose DeleteUser failed (not for want of time): a Delete of the resource that
+    /// leaves any answers FAILED naming them.
+    #[serde(default)]
+    pub not_deleted: Vec<String>,
+    /// Why the writes stopped before the end, when a check between batches stopped them.
+    #[serde(default)]
+    pub stopped: Option<String>,
 }
 
 impl Report {
@@ -239,6 +249,20 @@ impl Importer {
         properties: &Properties,
         deadline: Instant,
     ) -> anyhow::Result<Report> {
+        self.reconcile_checked(owner, properties, deadline, None)
+            .await
+    }
+
+    /// [`Importer::reconcile`], asking `checkpoint` before each batch of writes after the first
+    /// whether to go on (a scheduled sync re-checks the stack: CloudFormation may have started
+    /// working on it meanwhile). A stop leaves the rest in [`Report::not_done`].
+    pub async fn reconcile_checked(
+        &self,
+        owner: &Owner,
+        properties: &Properties,
+        deadline: Instant,
+        checkpoint: Option<&StackCheckpoint<'_>>,
+    ) -> anyhow::Result<Report> {
         let prepared = self.prepare(owner, properties, deadline).await?;
         let mut report = Report::from_plan(&prepared.plan, properties.dry_run);
         if properties.dry_run {
@@ -254,6 +278,7 @@ impl Importer {
             prepared.plan.actions,
             properties.adopt_existing,
             deadline,
+            checkpoint,
             &mut report,
         )
         .await;
@@ -304,6 +329,7 @@ impl Importer {
                 plan.actions,
                 false,
                 deadline,
+                None,
                 &mut report,
             )
             .await;
@@ -314,6 +340,9 @@ impl Importer {
                 break;
             }
         }
+        // A delete that failed in several rounds names its user once.
+        report.not_deleted.sort();
+        report.not_deleted.dedup();
         Ok(Some(report))
     }
 
@@ -389,6 +418,7 @@ impl Importer {
         actions: Vec<Action>,
         adopt_existing: bool,
         deadline: Instant,
+        checkpoint: Option<&StackCheckpoint<'_>>,
         report: &mut Report,
     ) {
         let executor = Executor {
@@ -398,7 +428,28 @@ impl Importer {
             adopt_existing,
             deadline,
         };
-        for (action, applied) in executor.run(actions, self.options.concurrency).await {
+        let batch_size = match checkpoint {
+            Some(_) => WRITES_BETWEEN_CHECKS,
+            None => usize::MAX,
+        };
+        let mut outcomes = Vec::new();
+        let mut actions = actions.into_iter().peekable();
+        let mut first = true;
+        while actions.peek().is_some() {
+            if !first
+                && let Some(checkpoint) = checkpoint
+                && let Some(reason) = checkpoint.stop_reason().await
+            {
+                tracing::warn!(%reason, "writes stopped between batches");
+                report.stopped = Some(reason);
+                report.not_done.extend(actions);
+                break;
+            }
+            first = false;
+            let batch: Vec<Action> = actions.by_ref().take(batch_size).collect();
+            outcomes.extend(executor.run(batch, self.options.concurrency).await);
+        }
+        for (action, applied) in outcomes {
             match applied {
                 Applied::Created => report.created += 1,
                 Applied::Updated => report.updated += 1,
@@ -410,7 +461,12 @@ impl Importer {
                         .problems
                         .push(format!("{}: {reason}", action.username()));
                 }
-                Applied::Failed(problem) => report.problems.push(problem),
+                Applied::Failed(problem) => {
+                    if let Action::Delete { username, .. } = &action {
+                        report.not_deleted.push(username.clone());
+                    }
+                    report.problems.push(problem);
+                }
                 Applied::NotDone(rest) => report.not_done.push(*rest),
             }
         }
@@ -550,6 +606,44 @@ impl Importer {
             groups.rule_groups.push(id);
         }
         Ok((directory, groups, destination))
+    }
+}
+
+/// Writes made between two checks of the stack in a scheduled sync (about 25 s at Connect's
+/// 2 requests a second; each check is two CloudFormation reads).
+pub const WRITES_BETWEEN_CHECKS: usize = 50;
+
+/// Between batches of a scheduled sync's writes: the stack must still be settled and the
+/// resource still the one the sync started with (CloudFormation may have started an update,
+/// a rollback or a delete meanwhile).
+pub struct StackCheckpoint<'a> {
+    pub guard: &'a StackGuard,
+    pub stack_id: &'a str,
+    pub logical_resource_id: &'a str,
+    pub physical_resource_id: &'a str,
+}
+
+impl StackCheckpoint<'_> {
+    /// Why the writes must stop now, `None` to go on. A failed check stops them too: a sync
+    /// never writes without knowing the stack is settled.
+    pub async fn stop_reason(&self) -> Option<String> {
+        match self
+            .guard
+            .verdict(self.stack_id, self.logical_resource_id)
+            .await
+        {
+            Ok(stack_sync::Verdict::Proceed {
+                physical_resource_id,
+            }) if physical_resource_id == self.physical_resource_id => None,
+            Ok(stack_sync::Verdict::Proceed {
+                physical_resource_id,
+            }) => Some(format!(
+                "the resource now manages {physical_resource_id}, not {}",
+                self.physical_resource_id
+            )),
+            Ok(stack_sync::Verdict::Skip(why)) => Some(why),
+            Err(error) => Some(format!("the stack could not be checked again: {error:#}")),
+        }
     }
 }
 
@@ -760,8 +854,14 @@ impl ConnectUserImport {
         if !report.is_complete() && !self.relay.is_off() {
             if progress.room_for_another_run() {
                 let next = progress.next(report);
-                match self.relay.hand_on(&next.event(request)?).await {
-                    Ok(to_whom) => {
+                // Done before the core's own deadline, so that it never gives up this run (and
+                // answers) while the hand-on is in flight.
+                let by = request
+                    .respond_by
+                    .checked_sub(HAND_ON_MARGIN)
+                    .unwrap_or(request.respond_by);
+                match self.relay.hand_on(&next.event(request)?, by).await {
+                    HandOn::Accepted(to_whom) => {
                         tracing::info!(
                             run = next.hops,
                             summary = %report.summary(),
@@ -770,7 +870,20 @@ impl ConnectUserImport {
                         );
                         return Err(custom_resource::handed_off(to_whom));
                     }
-                    Err(error) => {
+                    HandOn::Unconfirmed(why) => {
+                        tracing::error!(
+                            run = next.hops,
+                            problem = %why,
+                            summary = %report.summary(),
+                            left = report.not_done.len(),
+                            "the hand-on was not confirmed: the next run, if Lambda queued it, answers CloudFormation; \
+                             this one does not, so that there is never a second answer"
+                        );
+                        return Err(custom_resource::handed_off(format!(
+                            "an unconfirmed new invocation ({why})"
+                        )));
+                    }
+                    HandOn::Refused(error) => {
                         tracing::error!(error = %format!("{error:#}"), "could not hand the import on");
                         return Err(error.context(format!(
                             "the import did not finish in run {} and could not continue: {}; {} writes not made",
@@ -781,10 +894,18 @@ impl ConnectUserImport {
                     }
                 }
             }
+            let limit = if progress.hops >= continuation::MAX_HOPS {
+                format!(
+                    "reached the continuation's bound of {} hand-ons",
+                    continuation::MAX_HOPS
+                )
+            } else {
+                "could not finish before the custom resource's ServiceTimeout".to_owned()
+            };
             bail!(
-                "the import could not finish before the custom resource's ServiceTimeout, after {} runs: {}; \
-                 {} writes not made (first: {}); problems: {}. Raise ServiceTimeout (at most 3600) or the Connect \
-                 API quota ({} / {}); running the update again resumes",
+                "the import {limit}, after {} runs: {}; \
+                 {} writes not made, remaining (first: {}); problems: {}. Raise ServiceTimeout (at most 3600), the \
+                 function's Timeout or the Connect API quota ({} / {}); running the update again resumes",
                 progress.hops + 1,
                 report.summary(),
                 report.not_done.len(),
@@ -830,6 +951,7 @@ impl CustomResource for ConnectUserImport {
 
     async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
         let progress = Progress::of(request)?;
+        progress.within_bound()?;
         let (id, report) = self.import(request, &properties, &progress).await?;
         // An unfinished Create still answers with its id, so the rollback Delete removes the
         // users it did create.
@@ -852,6 +974,7 @@ impl CustomResource for ConnectUserImport {
         // A new instance gets a new id (a replacement): CloudFormation then deletes the old
         // one, removing this resource's users from the old instance.
         let progress = Progress::of(request)?;
+        progress.within_bound()?;
         let (id, report) = self.import(request, &update.new, &progress).await?;
         if id != update.physical_resource_id {
             tracing::info!(old = %update.physical_resource_id, new = %id, "replacement: the old instance's users go in the cleanup Delete");
@@ -874,6 +997,7 @@ impl CustomResource for ConnectUserImport {
             return Ok(());
         }
         let progress = Progress::of(request)?;
+        progress.within_bound()?;
         let owner = Owner::of(request);
         let Some(report) = self
             .importer
@@ -894,7 +1018,18 @@ impl CustomResource for ConnectUserImport {
             self.finish(request, &progress, physical_resource_id.to_owned(), &report)
                 .await?;
         }
-        if !report.is_complete() || report.problems.iter().any(|p| p.contains("not deleted")) {
+        if !report.not_deleted.is_empty() {
+            bail!(
+                "{} users this resource created could not be deleted: {}; {}; {} not attempted; problems: {}. \
+                 Retrying the delete resumes",
+                report.not_deleted.len(),
+                bounded_list(&report.not_deleted, PROBLEMS_SHOWN, PROBLEMS_BYTES, "none"),
+                report.summary(),
+                report.not_done.len(),
+                report.problems_text()
+            );
+        }
+        if !report.is_complete() {
             bail!(
                 "not every user could be deleted before the deadline: {}; {} left; problems: {}. Retrying the delete resumes",
                 report.summary(),

@@ -53,6 +53,45 @@ impl Owner {
             .iter()
             .all(|(key, value)| tags.get(key) == Some(value))
     }
+
+    /// The stack and resource that own a user carrying another connect-sso resource's ownership
+    /// tags (another stack's, or another resource's of this stack): such a user is never
+    /// claimed, changed or deleted, AdoptExisting or not. `None` for this resource's users and
+    /// for users no connect-sso resource made.
+    pub fn other_owner(&self, tags: &BTreeMap<String, String>) -> Option<String> {
+        if self.owns(tags) {
+            return None;
+        }
+        let stack = tags.get(custom_resource::OWNER_TAG_STACK_ID);
+        let logical = tags.get(custom_resource::OWNER_TAG_LOGICAL_ID);
+        if stack.is_none() && logical.is_none() {
+            return None;
+        }
+        Some(format!(
+            "{} ({})",
+            stack.map(String::as_str).unwrap_or("an unknown stack"),
+            logical.map(String::as_str).unwrap_or("an unknown resource")
+        ))
+    }
+
+    /// Why a user this resource does not own is skipped, `None` when it may be claimed.
+    pub fn refuse_claim(
+        &self,
+        tags: &BTreeMap<String, String>,
+        adopt_existing: bool,
+    ) -> Option<String> {
+        if let Some(other) = self.other_owner(tags) {
+            return Some(format!(
+                "a Connect user of this name belongs to another connect-sso stack or resource, {other}; \
+                 it is never adopted, changed or deleted here (AdoptExisting claims only users no connect-sso stack owns)"
+            ));
+        }
+        (!self.owns(tags) && !adopt_existing).then(|| {
+            "a Connect user of this name exists that this stack did not create; it is left as is \
+             (set AdoptExisting to manage it)"
+                .to_owned()
+        })
+    }
 }
 
 /// A user of the identity store, with the groups (ids) it belongs to.
@@ -260,12 +299,10 @@ pub fn plan(
         if let Some(existing) = by_name.get(user.username.as_str()) {
             matched.insert(existing.id.as_str());
             let owned = owner.owns(&existing.tags);
-            if !owned && !settings.adopt_existing {
+            if let Some(reason) = owner.refuse_claim(&existing.tags, settings.adopt_existing) {
                 plan.skipped.push(Skipped {
                     name: user.username.clone(),
-                    reason: "a Connect user of this name exists that this stack did not create; it is left as is \
-                             (set AdoptExisting to manage it)"
-                        .to_owned(),
+                    reason,
                 });
                 continue;
             }

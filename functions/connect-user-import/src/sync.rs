@@ -14,7 +14,7 @@ use stack_sync::{SyncTarget, Verdict, emit_metrics};
 
 use crate::plan::Owner;
 use crate::properties::Properties;
-use crate::{ConnectUserImport, Report};
+use crate::{ConnectUserImport, Report, StackCheckpoint};
 
 pub async fn run(
     resource: &ConnectUserImport,
@@ -83,6 +83,9 @@ pub async fn run(
                 result[key] = Value::String(value);
             }
             result["NotDone"] = json!(report.not_done.len());
+            if let Some(reason) = &report.stopped {
+                result["Stopped"] = json!(reason);
+            }
             Ok(result)
         }
         Err(error) => {
@@ -132,9 +135,16 @@ async fn sync_once(
         )));
     }
     let owner = Owner::new(&sync.stack_id, &sync.logical_resource_id);
+    // The stack is checked again between batches of writes, not only before the first.
+    let checkpoint = StackCheckpoint {
+        guard,
+        stack_id: &sync.stack_id,
+        logical_resource_id: &sync.logical_resource_id,
+        physical_resource_id: &physical_resource_id,
+    };
     let report = resource
         .importer
-        .reconcile(&owner, &properties, respond_by)
+        .reconcile_checked(&owner, &properties, respond_by, Some(&checkpoint))
         .await?;
     Ok(Synced::Done(report))
 }

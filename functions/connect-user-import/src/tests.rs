@@ -108,3 +108,50 @@ fn the_sample_events_carry_valid_properties() {
         }
     }
 }
+
+/// The template's floor on one run (`UserImportTimeout` MinValue) keeps the longest import
+/// CloudFormation waits for (ServiceTimeout 3600 s) within the continuation's hop bound, and the
+/// function is marked as recursing on purpose (so the bound is ours, not Lambda's ~16) and runs
+/// one invocation at a time.
+#[test]
+fn the_templates_run_floor_keeps_the_longest_import_within_the_hop_bound() {
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
+            .unwrap();
+    let parameter = template
+        .split("\n  UserImportTimeout:\n")
+        .nth(1)
+        .expect("the UserImportTimeout parameter");
+    let floor: u64 = parameter
+        .lines()
+        .take_while(|line| line.starts_with("    ") || line.trim().is_empty())
+        .find_map(|line| line.trim().strip_prefix("MinValue:"))
+        .expect("a MinValue")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(floor, continuation::MIN_RUN_SECONDS);
+    let runs = continuation::runs_needed(Duration::from_secs(3600), Duration::from_secs(floor));
+    assert!(
+        runs <= u64::from(continuation::MAX_HOPS) + 1,
+        "{runs} runs of {floor} s fill the ServiceTimeout, the bound allows {}",
+        continuation::MAX_HOPS + 1
+    );
+    // The function's own lines: up to the next resource.
+    let function: String = template
+        .split("\n  ConnectUserImportFunction:\n")
+        .nth(1)
+        .expect("the import function")
+        .lines()
+        .take_while(|line| !line.starts_with("  ") || line.starts_with("   "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(
+        function.contains("\n      RecursiveLoop: Allow\n"),
+        "{function}"
+    );
+    assert!(
+        function.contains("\n      ReservedConcurrentExecutions: 1\n"),
+        "{function}"
+    );
+}

@@ -249,6 +249,73 @@ async fn foreign_users_are_reported_untouched_or_adopted() {
     assert!(w.users().is_empty(), "{:?}", w.usernames());
 }
 
+/// AdoptExisting claims only users no connect-sso stack owns: a user tagged by another stack (or
+/// another import of this stack) is never re-tagged, edited or deleted, and is reported.
+#[tokio::test]
+async fn adopt_existing_never_takes_another_stacks_users() {
+    let w = World::new("adopt-other-stack").await;
+    let other_stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/other/0c1d-2e3f";
+    let theirs = w.emulator.add_user(
+        &w.instance.id,
+        UserSnapshot::new("jane@example.com")
+            .with_names("J", "D")
+            .with_tag(custom_resource::OWNER_TAG_STACK_ID, other_stack)
+            .with_tag(custom_resource::OWNER_TAG_LOGICAL_ID, "Agents"),
+    );
+    let sibling = w.emulator.add_user(
+        &w.instance.id,
+        UserSnapshot::new("bob@example.com")
+            .with_names("B", "S")
+            .with_tag(custom_resource::OWNER_TAG_STACK_ID, &w.stack_id)
+            .with_tag(custom_resource::OWNER_TAG_LOGICAL_ID, "OtherImport"),
+    );
+    let agents = w.group("Agents").await;
+    for (name, family) in [("jane", "Doe"), ("bob", "Stone"), ("ann", "Lee")] {
+        let id = w
+            .user(name, &format!("{name}@example.com"), name, family)
+            .await;
+        w.join(&agents, &id).await;
+    }
+    let resource = w.resource();
+    let adopting = w.props(json!({"AdoptExisting": "true"}));
+    let created = w.send(&resource, w.create_event(&adopting)).await;
+    assert_eq!(status(&created), "SUCCESS", "{created:#}");
+    assert_eq!(counts(&created), [1, 0, 0, 0, 2], "{created:#}");
+    let problems = problems(&created);
+    assert!(
+        problems.contains("jane@example.com")
+            && problems.contains(other_stack)
+            && problems.contains("bob@example.com")
+            && problems.contains("OtherImport"),
+        "{problems}"
+    );
+    assert_eq!(
+        w.user_named("jane@example.com"),
+        theirs,
+        "not re-tagged or edited"
+    );
+    assert_eq!(
+        w.user_named("bob@example.com"),
+        sibling,
+        "not re-tagged or edited"
+    );
+    assert_eq!(
+        w.calls("TagResource"),
+        0,
+        "nobody claimed: {:?}",
+        w.writes()
+    );
+
+    // Nor deleted, by this stack's Delete.
+    let deleted = w
+        .send(&resource, w.delete_event(&w.physical_id(), &adopting))
+        .await;
+    assert_eq!(status(&deleted), "SUCCESS", "{deleted:#}");
+    assert_eq!(w.usernames(), ["bob@example.com", "jane@example.com"]);
+    assert_eq!(w.user_named("jane@example.com"), theirs);
+    assert_eq!(w.user_named("bob@example.com"), sibling);
+}
+
 #[tokio::test]
 async fn a_case_only_mismatch_is_reported_never_matched() {
     let w = World::new("case-mismatch").await;
@@ -627,4 +694,39 @@ async fn the_identity_store_defaults_to_the_identity_center_instances() {
     let response = w.send(&w.resource(), w.create_event(&props)).await;
     assert_eq!(counts(&response), [1, 0, 0, 0, 0], "{response:#}");
     assert_eq!(w.usernames(), [email]);
+}
+
+/// A Delete whose DeleteUser is refused every time answers FAILED naming who was not deleted
+/// (decided from the typed outcome of each delete, not from the wording of a problem), and
+/// leaves those users in place.
+#[tokio::test]
+async fn a_delete_that_keeps_failing_answers_failed_naming_who_was_not_deleted() {
+    let w = World::new("delete-refused").await;
+    let agents = w.group("Agents").await;
+    for name in ["ann", "bob", "cy"] {
+        let id = w
+            .user(name, &format!("{name}@example.com"), name, "Tester")
+            .await;
+        w.join(&agents, &id).await;
+    }
+    let resource = w.resource();
+    let props = w.props(json!({}));
+    let created = w.send(&resource, w.create_event(&props)).await;
+    assert_eq!(counts(&created), [3, 0, 0, 0, 0], "{created:#}");
+
+    w.emulator.refuse("DeleteUser");
+    let deleted = w
+        .send(&resource, w.delete_event(&w.physical_id(), &props))
+        .await;
+    assert_eq!(status(&deleted), "FAILED", "{deleted:#}");
+    let reason = reason(&deleted);
+    assert!(
+        reason.contains("3 users this resource created could not be deleted")
+            && ["ann", "bob", "cy"]
+                .iter()
+                .all(|name| reason.contains(&format!("{name}@example.com"))),
+        "{reason}"
+    );
+    assert_eq!(w.users().len(), 3, "nothing deleted: {:?}", w.usernames());
+    assert!(w.calls("DeleteUser") >= 3);
 }

@@ -308,3 +308,76 @@ fn the_sample_sync_event_parses_as_the_function_would_parse_it() {
     properties.validate().unwrap();
     assert_eq!(properties.groups, ["Connect Agents", "Connect Supervisors"]);
 }
+
+/// A sync checks the stack again between batches of writes: when CloudFormation starts working
+/// on the stack mid-way, the batch under way finishes and no further write is made.
+#[tokio::test]
+async fn a_sync_stops_between_batches_when_the_stack_starts_changing() {
+    use connect_user_import::plan::Owner;
+    use connect_user_import::properties::Properties;
+    use connect_user_import::{StackCheckpoint, WRITES_BETWEEN_CHECKS};
+    let w = World::new("sync-batches").await;
+    let stand_in = StackStatus::start().await.unwrap();
+    let agents = w.group("Agents").await;
+    let wanted = WRITES_BETWEEN_CHECKS + 20;
+    for i in 0..wanted {
+        let name = format!("s{i:03}");
+        let id = w
+            .user(&name, &format!("{name}@example.com"), &name, "Tester")
+            .await;
+        w.join(&agents, &id).await;
+    }
+    stand_in.set_stack(&w.stack_id, "UPDATE_COMPLETE");
+    stand_in.set_resource(
+        &w.stack_id,
+        LOGICAL_ID,
+        &w.physical_id(),
+        "Custom::ConnectUserImport",
+        "UPDATE_COMPLETE",
+    );
+    let guard = guard(&stand_in).await;
+    let checkpoint = StackCheckpoint {
+        guard: &guard,
+        stack_id: &w.stack_id,
+        logical_resource_id: LOGICAL_ID,
+        physical_resource_id: &w.physical_id(),
+    };
+    let properties: Properties = custom_resource::parse_properties(&w.props(json!({}))).unwrap();
+    // 100 writes a second: the first user shows long before the first batch of 50 is done.
+    let importer = w.importer(connect_user_import::ImportOptions {
+        quota: connect_user_import::limiter::Quota {
+            requests_per_second: 100.0,
+            burst: 1,
+        },
+        ..Default::default()
+    });
+    let owner = Owner::new(&w.stack_id, LOGICAL_ID);
+    let run = importer.reconcile_checked(
+        &owner,
+        &properties,
+        Instant::now() + Duration::from_secs(60),
+        Some(&checkpoint),
+    );
+    let deploy = async {
+        while w.users().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stand_in.set_stack(&w.stack_id, "UPDATE_IN_PROGRESS");
+    };
+    let (report, ()) = tokio::join!(run, deploy);
+    let report = report.unwrap();
+    assert_eq!(report.created, WRITES_BETWEEN_CHECKS, "{report:?}");
+    assert_eq!(
+        w.users().len(),
+        WRITES_BETWEEN_CHECKS,
+        "no write after the check"
+    );
+    assert_eq!(report.not_done.len(), wanted - WRITES_BETWEEN_CHECKS);
+    assert!(
+        report
+            .stopped
+            .as_deref()
+            .is_some_and(|why| why.contains("UPDATE_IN_PROGRESS")),
+        "{report:?}"
+    );
+}
