@@ -250,6 +250,7 @@ async fn foreign_users_are_reported_untouched_or_adopted() {
 }
 
 #[tokio::test]
+// assumption: connect-username-case-insensitive
 async fn a_case_only_mismatch_is_reported_never_matched() {
     let w = World::new("case-mismatch").await;
     let foreign = w.emulator.add_user(
