@@ -437,6 +437,7 @@ fn check_routing_profile(instance: &InstanceState, id: Option<&str>) -> ApiResul
 pub fn create_user(state: &mut Account, now: Instant, instance_id: &str, body: &[u8]) -> Reply {
     let request: CreateUserRequest = parse_body(body)?;
     let user_limit = state.options.user_limit;
+    let case_insensitive = state.options.usernames_case_insensitive;
     let user_id = state.new_id();
     let instance = instance(state, instance_id)?;
     let kind = instance.identity_management_type.clone();
@@ -492,13 +493,13 @@ pub fn create_user(state: &mut Account, now: Instant, instance_id: &str, body: &
     if request.tags.is_some() {
         validate::tags(&tags)?;
     }
-    // Usernames are unique regardless of case (see the README on this choice). Users whose
-    // creation has not propagated yet still count: the write has happened.
-    let lower = username.to_lowercase();
+    // Usernames are unique, by default regardless of case (see the README on this choice). Users
+    // whose creation has not propagated yet still count: the write has happened.
+    // assumption: connect-username-case-insensitive
     if let Some(existing) = instance
         .users
         .values()
-        .find(|u| u.record.snapshot.username.to_lowercase() == lower)
+        .find(|u| same_username(&u.record.snapshot.username, &username, case_insensitive))
     {
         return Err(ApiError::new(
             ErrorKind::DuplicateResource,
@@ -610,6 +611,7 @@ pub fn describe_user(state: &Account, now: Instant, instance_id: &str, user_id: 
     Ok(Some(json!({ "User": user_json(&user.record) })))
 }
 
+// assumption: connect-list-users-lags
 pub fn list_users(state: &Account, now: Instant, instance_id: &str, query: &Query) -> Reply {
     let lag = state.lag();
     let instance = instance(state, instance_id)?;
@@ -670,6 +672,7 @@ pub fn update_user_identity_info(
             .identity_info
             .ok_or_else(|| ApiError::invalid_parameter("IdentityInfo is required"))?;
         check_identity_info(instance, &info)?;
+        // assumption: connect-update-identity-info-replaces
         // The whole IdentityInfo is replaced: fields left out are cleared.
         Ok(Box::new(move |record: &mut UserRecord| {
             record.snapshot.first_name = info.first_name;
@@ -932,6 +935,15 @@ fn filter_matches(filter: &UserSearchFilter, user: &UserSnapshot) -> ApiResult<b
     Ok(true)
 }
 
+/// Whether two usernames name the same user ([`crate::Options::usernames_case_insensitive`]).
+pub(crate) fn same_username(a: &str, b: &str, case_insensitive: bool) -> bool {
+    if case_insensitive {
+        a.to_lowercase() == b.to_lowercase()
+    } else {
+        a == b
+    }
+}
+
 fn string_matches(condition: &StringCondition, user: &UserSnapshot) -> ApiResult<bool> {
     let field = condition
         .field_name
@@ -961,6 +973,7 @@ fn string_matches(condition: &StringCondition, user: &UserSnapshot) -> ApiResult
         }
     };
     // The search index compares case-insensitively (see the README: not documented).
+    // assumption: connect-search-users-case-insensitive
     let test: fn(&str, &str) -> bool = match comparison {
         "EXACT" => |value, wanted| value == wanted,
         "STARTS_WITH" => |value, wanted| value.starts_with(wanted),

@@ -359,6 +359,8 @@ async fn perform<R: CustomResource>(
     request: Request,
     envelope: Envelope,
 ) -> anyhow::Result<Outcome> {
+    #[cfg(debug_assertions)]
+    injected_fault();
     let properties: R::Properties =
         properties::parse(&envelope.properties).map_err(anyhow::Error::msg)?;
     match (&request.request_type, envelope.physical_resource_id) {
@@ -388,6 +390,17 @@ async fn perform<R: CustomResource>(
             "a {} request needs a PhysicalResourceId",
             request_type.as_str()
         ),
+    }
+}
+
+/// Debug builds only (shipped binaries are release builds, where this does not exist):
+/// `CUSTOM_RESOURCE_FAULT=panic` in the environment makes the work panic where the handler runs,
+/// so tests can prove on the real function binaries, unmodified otherwise, that a panic is still
+/// answered exactly once. None of the functions can be made to panic from outside.
+#[cfg(debug_assertions)]
+fn injected_fault() {
+    if std::env::var("CUSTOM_RESOURCE_FAULT").is_ok_and(|fault| fault == "panic") {
+        panic!("fault injected by CUSTOM_RESOURCE_FAULT=panic (debug builds only)");
     }
 }
 
@@ -467,11 +480,10 @@ mod hand_off_tests {
         }
     }
 
-    fn event() -> Value {
+    fn event(response_url: &str) -> Value {
         serde_json::json!({
             "RequestType": "Create",
-            // Nothing listens here: an attempt to answer would fail the invocation.
-            "ResponseURL": "http://127.0.0.1:9/unreachable",
+            "ResponseURL": response_url,
             "StackId": "arn:aws:cloudformation:us-east-1:1:stack/s/g",
             "RequestId": "r1",
             "LogicalResourceId": "Thing",
@@ -487,10 +499,19 @@ mod hand_off_tests {
             ..SendPolicy::default()
         });
         let dispatcher = Dispatcher::new(Handler::Ready(Arc::new(PassesItOn)), sender);
+        // A listener nobody accepts on: an attempt to answer would sit in its backlog.
+        let bucket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        bucket.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/response", bucket.local_addr().unwrap());
         let deadline = Instant::now() + Duration::from_secs(10);
-        let result = dispatcher.handle(event(), deadline).await;
+        let result = dispatcher.handle(event(&url), deadline).await;
         assert_eq!(result.unwrap(), Value::Null);
-        let document = dispatcher.response_document(event(), deadline).await;
+        assert_eq!(
+            bucket.accept().map(drop).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "this invocation tried to answer"
+        );
+        let document = dispatcher.response_document(event(&url), deadline).await;
         let error = document.unwrap_err();
         assert_eq!(error.downcast_ref::<HandedOff>().unwrap().0, "invocation 2");
     }

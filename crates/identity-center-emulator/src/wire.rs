@@ -75,6 +75,7 @@ impl ApiError {
     pub(crate) fn validation(message: impl Into<String>) -> Self {
         Self::new(400, ErrorKind::Service("ValidationException"), message)
     }
+    // assumption: not-found-error-types
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(
             400,

@@ -40,6 +40,7 @@ pub struct ConsoleError {
 
 impl ConsoleError {
     /// The object named in the request does not exist (any more).
+    // assumption: not-found-error-types
     pub fn is_not_found(&self) -> bool {
         self.code == "ResourceNotFoundException"
     }

@@ -18,6 +18,9 @@ pub enum Reply {
     Status(u16),
     /// Close the connection without answering.
     DropConnection,
+    /// Answer 200, but only after this long (a slow bucket). Counted as accepted: the whole body
+    /// has arrived, and S3 would keep it even if the sender stopped waiting for the answer.
+    SlowOk(Duration),
 }
 
 /// One request the bucket received.
@@ -40,7 +43,11 @@ impl Received {
     }
 
     pub fn accepted(&self) -> bool {
-        matches!(self.reply, Reply::Status(status) if (200..300).contains(&status))
+        match self.reply {
+            Reply::Status(status) => (200..300).contains(&status),
+            Reply::SlowOk(_) => true,
+            Reply::DropConnection => false,
+        }
     }
 }
 
@@ -105,6 +112,11 @@ impl ResponseBucket {
     /// Replies for the next requests, in order; after them every request gets 200.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         lock(&self.state.script).extend(replies);
+    }
+
+    /// Drops the replies not yet used: every next request gets 200.
+    pub fn clear_script(&self) {
+        lock(&self.state.script).clear();
     }
 
     /// Every request received so far, in order.
@@ -199,5 +211,9 @@ async fn record(
             Ok(response)
         }
         Reply::DropConnection => Err(Dropped),
+        Reply::SlowOk(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(Response::new(Full::new(Bytes::new())))
+        }
     }
 }

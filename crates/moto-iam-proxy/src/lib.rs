@@ -2,9 +2,15 @@
 //! UntagSAMLProvider and ListSAMLProviderTags, and silently replaces a provider created twice under
 //! one name. Real IAM does none of that, and the SAML-provider resource relies on tags for
 //! ownership. This thin awsQuery layer in front of moto fills the gap; everything else is moto's.
+//!
+//! It can also make IAM as difficult as the real one may be, each switchable from a test:
+//! throttling ([`IamProxy::throttle_next`]), eventual consistency ([`IamProxy::lag`]), small pages
+//! ([`IamProxy::page_size`]) and providers appearing under a function's feet
+//! ([`IamProxy::intrude_next_create`], [`IamProxy::pair_next_creates`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -32,6 +38,23 @@ struct ProxyState {
     http: reqwest::Client,
     calls: Mutex<Vec<String>>,
     tags: Mutex<HashMap<String, Vec<(String, String)>>>,
+    faults: Mutex<Faults>,
+    /// When each provider was created through the proxy (for [`IamProxy::lag`]).
+    created_at: Mutex<HashMap<String, Instant>>,
+    /// Creates are checked and made one at a time, so a name is never given twice.
+    create_lock: tokio::sync::Mutex<()>,
+}
+
+/// The difficulties switched on, and how often they were met.
+#[derive(Default)]
+struct Faults {
+    throttle_next: usize,
+    throttled: usize,
+    lag: Duration,
+    hidden: usize,
+    page_size: Option<usize>,
+    intruder_tags: Option<Vec<(String, String)>>,
+    paired_creates: Option<(Arc<tokio::sync::Barrier>, usize)>,
 }
 
 impl IamProxy {
@@ -42,6 +65,9 @@ impl IamProxy {
             http: reqwest::Client::new(),
             calls: Mutex::new(Vec::new()),
             tags: Mutex::new(HashMap::new()),
+            faults: Mutex::new(Faults::default()),
+            created_at: Mutex::new(HashMap::new()),
+            create_lock: tokio::sync::Mutex::new(()),
         });
         let router = Router::new().fallback(proxy).with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -68,6 +94,48 @@ impl IamProxy {
         lock(&self.state.calls).clear();
     }
 
+    /// Answers the next `calls` calls (any action) `Throttling` / "Rate exceeded", HTTP 400, as IAM
+    /// does when an account's request rate is exceeded.
+    pub fn throttle_next(&self, calls: usize) {
+        lock(&self.state.faults).throttle_next = calls;
+    }
+
+    /// How many calls were answered `Throttling` so far.
+    pub fn throttled(&self) -> usize {
+        lock(&self.state.faults).throttled
+    }
+
+    /// Eventual consistency: for `lag` after its creation through the proxy, a provider is not
+    /// listed by ListSAMLProviders and is `NoSuchEntity` to every call naming its ARN, while its
+    /// name is already taken. (IAM documents that its changes take time to be visible everywhere;
+    /// how long, and which reads lag, it does not say.)
+    // assumption: iam-saml-provider-read-lag
+    pub fn lag(&self, lag: Duration) {
+        lock(&self.state.faults).lag = lag;
+    }
+
+    /// How many answers hid a provider because of [`Self::lag`].
+    pub fn hidden(&self) -> usize {
+        lock(&self.state.faults).hidden
+    }
+
+    /// ListSAMLProviderTags answers at most `tags` tags per page (IAM's default page is 100).
+    pub fn page_size(&self, tags: usize) {
+        lock(&self.state.faults).page_size = Some(tags.max(1));
+    }
+
+    /// Just before the next CreateSAMLProvider is handled, a provider of the same name with these
+    /// tags appears (made directly in moto): one made between a function's look-up and its create.
+    pub fn intrude_next_create(&self, tags: Vec<(String, String)>) {
+        lock(&self.state.faults).intruder_tags = Some(tags);
+    }
+
+    /// The next two CreateSAMLProvider calls wait for each other, then are handled one after the
+    /// other: two creates racing for one name.
+    pub fn pair_next_creates(&self) {
+        lock(&self.state.faults).paired_creates = Some((Arc::new(tokio::sync::Barrier::new(2)), 2));
+    }
+
     /// The tags the proxy keeps for a provider (None: it never saw the provider created).
     pub fn tags(&self, arn: &str) -> Option<Vec<(String, String)>> {
         lock(&self.state.tags).get(arn).cloned()
@@ -89,10 +157,35 @@ async fn handle(state: &ProxyState, headers: &HeaderMap, body: Bytes) -> anyhow:
     let params: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let action = param(&params, "Action").unwrap_or_default();
     lock(&state.calls).push(action.clone());
+    if state.take_throttle() {
+        return Ok(iam_error(
+            StatusCode::BAD_REQUEST,
+            "Throttling",
+            "Rate exceeded",
+        ));
+    }
     let arn = param(&params, "SAMLProviderArn").unwrap_or_default();
+    if !arn.is_empty() && state.lagging(&arn) {
+        return Ok(iam_error(
+            StatusCode::NOT_FOUND,
+            "NoSuchEntity",
+            &format!("SAMLProvider {arn} not found"),
+        ));
+    }
     match action.as_str() {
         "CreateSAMLProvider" => {
             let name = param(&params, "Name").unwrap_or_default();
+            let barrier = state.paired_create();
+            if let Some(barrier) = barrier {
+                barrier.wait().await;
+            }
+            let _one_at_a_time = state.create_lock.lock().await;
+            let intruder_tags = lock(&state.faults).intruder_tags.take();
+            if let Some(tags) = intruder_tags {
+                let document = param(&params, "SAMLMetadataDocument").unwrap_or_default();
+                let intruder = state.moto_create(&name, &document).await?;
+                lock(&state.tags).insert(intruder, tags);
+            }
             if state
                 .moto_arns()
                 .await?
@@ -114,10 +207,12 @@ async fn handle(state: &ProxyState, headers: &HeaderMap, body: Bytes) -> anyhow:
                     .ok_or_else(|| {
                         anyhow::anyhow!("moto created a provider without an ARN: {text}")
                     })?;
-                lock(&state.tags).insert(created, tag_list(&params, "Tags"));
+                lock(&state.tags).insert(created.clone(), tag_list(&params, "Tags"));
+                lock(&state.created_at).insert(created, Instant::now());
             }
             Ok((status, [(header::CONTENT_TYPE, content_type)], answer).into_response())
         }
+        // assumption: iam-saml-provider-tags-via-proxy
         "TagSAMLProvider" | "UntagSAMLProvider" | "ListSAMLProviderTags" => {
             if !state.moto_has(&arn).await? {
                 return Ok(iam_error(
@@ -142,7 +237,21 @@ async fn handle(state: &ProxyState, headers: &HeaderMap, body: Bytes) -> anyhow:
                     iam_ok(&action, None)
                 }
                 _ => {
-                    let members: String = tags
+                    let page_size = lock(&state.faults).page_size.unwrap_or(100);
+                    let max_items = param(&params, "MaxItems")
+                        .and_then(|max| max.parse::<usize>().ok())
+                        .unwrap_or(100);
+                    let start = param(&params, "Marker")
+                        .and_then(|marker| marker.parse::<usize>().ok())
+                        .unwrap_or(0)
+                        .min(tags.len());
+                    let end = (start + page_size.min(max_items)).min(tags.len());
+                    let more = if end < tags.len() {
+                        format!("<IsTruncated>true</IsTruncated><Marker>{end}</Marker>")
+                    } else {
+                        "<IsTruncated>false</IsTruncated>".to_owned()
+                    };
+                    let members: String = tags[start..end]
                         .iter()
                         .map(|(key, value)| {
                             format!(
@@ -152,19 +261,17 @@ async fn handle(state: &ProxyState, headers: &HeaderMap, body: Bytes) -> anyhow:
                             )
                         })
                         .collect();
-                    iam_ok(
-                        &action,
-                        Some(&format!(
-                            "<Tags>{members}</Tags><IsTruncated>false</IsTruncated>"
-                        )),
-                    )
+                    iam_ok(&action, Some(&format!("<Tags>{members}</Tags>{more}")))
                 }
             })
         }
         _ => {
-            let (status, content_type, answer) = state.forward(headers, body).await?;
+            let (status, content_type, mut answer) = state.forward(headers, body).await?;
             if action == "DeleteSAMLProvider" && status == StatusCode::OK {
                 lock(&state.tags).remove(&arn);
+            }
+            if action == "ListSAMLProviders" && status == StatusCode::OK {
+                answer = state.without_lagging(&answer)?;
             }
             Ok((status, [(header::CONTENT_TYPE, content_type)], answer).into_response())
         }
@@ -172,6 +279,86 @@ async fn handle(state: &ProxyState, headers: &HeaderMap, body: Bytes) -> anyhow:
 }
 
 impl ProxyState {
+    fn take_throttle(&self) -> bool {
+        let mut faults = lock(&self.faults);
+        if faults.throttle_next == 0 {
+            return false;
+        }
+        faults.throttle_next -= 1;
+        faults.throttled += 1;
+        true
+    }
+
+    /// Whether `arn` is still invisible because of the lag (counted as hidden when it is).
+    fn lagging(&self, arn: &str) -> bool {
+        let lag = lock(&self.faults).lag;
+        let lagging = lock(&self.created_at)
+            .get(arn)
+            .is_some_and(|created| created.elapsed() < lag);
+        if lagging {
+            lock(&self.faults).hidden += 1;
+        }
+        lagging
+    }
+
+    fn paired_create(&self) -> Option<Arc<tokio::sync::Barrier>> {
+        let mut faults = lock(&self.faults);
+        let (barrier, left) = faults.paired_creates.as_mut()?;
+        let barrier = Arc::clone(barrier);
+        *left -= 1;
+        if *left == 0 {
+            faults.paired_creates = None;
+        }
+        Some(barrier)
+    }
+
+    /// A ListSAMLProviders answer without the providers still hidden by the lag.
+    fn without_lagging(&self, answer: &Bytes) -> anyhow::Result<Bytes> {
+        let text = String::from_utf8_lossy(answer).into_owned();
+        let document = roxmltree::Document::parse(&text)
+            .map_err(|error| anyhow::anyhow!("moto's XML ({error}): {text}"))?;
+        let mut hidden_ranges: Vec<std::ops::Range<usize>> = document
+            .descendants()
+            .filter(|node| node.is_element() && node.tag_name().name() == "member")
+            .filter(|member| {
+                member
+                    .children()
+                    .find(|child| child.tag_name().name() == "Arn")
+                    .and_then(|arn| arn.text())
+                    .is_some_and(|arn| self.lagging(arn))
+            })
+            .map(|member| member.range())
+            .collect();
+        if hidden_ranges.is_empty() {
+            return Ok(answer.clone());
+        }
+        hidden_ranges.reverse();
+        let mut kept = text.clone();
+        for range in hidden_ranges {
+            kept.replace_range(range, "");
+        }
+        Ok(Bytes::from(kept))
+    }
+
+    /// A provider made directly in moto; its ARN.
+    async fn moto_create(&self, name: &str, document: &str) -> anyhow::Result<String> {
+        let form = [
+            ("Action", "CreateSAMLProvider"),
+            ("Version", "2010-05-08"),
+            ("Name", name),
+            ("SAMLMetadataDocument", document),
+        ];
+        let (status, text) = self.moto_call(&form).await?;
+        anyhow::ensure!(
+            status == StatusCode::OK,
+            "CreateSAMLProvider on moto: {status} {text}"
+        );
+        element_texts(&text, "SAMLProviderArn")?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("moto created a provider without an ARN: {text}"))
+    }
+
     async fn forward(
         &self,
         headers: &HeaderMap,

@@ -289,6 +289,7 @@ impl Connect {
                     StringCondition::builder()
                         .field_name("Username")
                         .value(username)
+                        // assumption: connect-search-users-case-insensitive (the exact name is re-checked below)
                         .comparison_type(StringComparisonType::Exact)
                         .build(),
                 )

@@ -317,6 +317,7 @@ async fn adopt_existing_never_takes_another_stacks_users() {
 }
 
 #[tokio::test]
+// assumption: connect-username-case-insensitive
 async fn a_case_only_mismatch_is_reported_never_matched() {
     let w = World::new("case-mismatch").await;
     let foreign = w.emulator.add_user(

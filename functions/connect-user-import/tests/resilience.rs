@@ -133,6 +133,7 @@ async fn users_beyond_the_instance_quota_are_reported_and_not_retried() {
     );
 }
 
+// assumption: connect-list-users-lags
 /// Right after a create the new users are invisible for a while (to ListUsers and SearchUsers
 /// too); an immediate update must neither duplicate nor lose them.
 #[tokio::test]

@@ -24,7 +24,7 @@ pub mod metadata;
 pub mod sync;
 
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use custom_resource::{
@@ -45,6 +45,10 @@ use iam::Created;
 const MAX_NAME_CHARS: usize = 128;
 /// IAM allows 50 tags on a provider; two of them are the ownership tags.
 const MAX_USER_TAGS: usize = 48;
+/// Attempts per IAM call (the SDK's standard retry, with its backoff, on throttling and 5xx).
+const IAM_MAX_ATTEMPTS: u32 = 6;
+/// How long a provider IAM does not show yet may take to appear (IAM is eventually consistent).
+const VISIBILITY_WAIT: Duration = Duration::from_secs(5);
 /// Tag keys that only this project sets.
 const RESERVED_TAG_PREFIX: &str = "connect-sso:";
 
@@ -115,8 +119,16 @@ impl SamlProvider {
     /// `AWS_ENDPOINT_URL_IAM`) and [`MetadataDownload::from_env`].
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // IAM's request rate per account is low and shared with everything else in it: a
+        // throttled call waits and tries again rather than failing the stack after 3 attempts.
+        let iam = aws_sdk_iam::config::Builder::from(&config)
+            .retry_config(
+                aws_sdk_iam::config::retry::RetryConfig::standard()
+                    .with_max_attempts(IAM_MAX_ATTEMPTS),
+            )
+            .build();
         let resource = Self::new(
-            aws_sdk_iam::Client::new(&config),
+            aws_sdk_iam::Client::from_conf(iam),
             MetadataDownload::from_env(),
         )
         .with_guard(stack_sync::StackGuard::from_config(&config));
@@ -165,10 +177,14 @@ impl SamlProvider {
                     tracing::info!(%arn, "SAML provider created");
                     return Ok(arn);
                 }
-                // Made between our look-up and our create: by a retry of this very request, perhaps.
-                Created::NameTaken => self.iam.find(name).await?.with_context(|| {
-                    format!("CreateSAMLProvider {name}: the name is taken, yet no provider of that name is listed")
-                })?,
+                // Made between our look-up and our create: by a retry of this very request, perhaps,
+                // and perhaps so recently that IAM does not list it yet.
+                Created::NameTaken => self
+                    .eventually(request.respond_by, || self.iam.find(name))
+                    .await?
+                    .with_context(|| {
+                        format!("CreateSAMLProvider {name}: the name is taken, yet no provider of that name is listed")
+                    })?,
             },
         };
         let current_tags = self
@@ -230,6 +246,29 @@ impl SamlProvider {
             self.iam.untag(arn, &stale).await?;
         }
         Ok(())
+    }
+}
+
+impl SamlProvider {
+    /// `look` again, with growing pauses, while it finds nothing, for up to [`VISIBILITY_WAIT`]
+    /// (and never past `respond_by`): what IAM does not show may be too new to be shown.
+    // assumption: iam-saml-provider-read-lag
+    async fn eventually<T, F, Fut>(&self, respond_by: Instant, look: F) -> anyhow::Result<Option<T>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = anyhow::Result<Option<T>>>,
+    {
+        let give_up = (Instant::now() + VISIBILITY_WAIT).min(respond_by);
+        let mut pause = Duration::from_millis(250);
+        loop {
+            let found = look().await?;
+            if found.is_some() || Instant::now() + pause >= give_up {
+                return Ok(found);
+            }
+            tracing::info!(?pause, "not visible in IAM yet; looking again");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
     }
 }
 
@@ -307,7 +346,11 @@ impl CustomResource for SamlProvider {
             );
             return Ok(());
         }
-        match self.iam.tags(arn).await? {
+        // "No such provider" may only mean IAM does not show a provider made seconds ago yet.
+        let tags = self
+            .eventually(request.respond_by, || self.iam.tags(arn))
+            .await?;
+        match tags {
             None => tracing::info!(%arn, "the SAML provider is already gone"),
             Some(tags) if !owns(request, &tags) => {
                 tracing::warn!(%arn, "the SAML provider was not made by this resource; leaving it in place");

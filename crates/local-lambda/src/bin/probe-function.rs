@@ -10,8 +10,15 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct Properties {
-    /// succeed | fail | panic | hang
+    /// succeed | fail | panic | hang | late
     behaviour: String,
+    /// For `late`: how long the work takes before it acts.
+    #[serde(default, deserialize_with = "custom_resource::lenient::number")]
+    late_millis: u64,
+    /// For `late`: where the work, once finished, PUTs what it did (a stand-in for a resource it
+    /// would create), so a test can see work that outlived the deadline.
+    #[serde(default)]
+    side_effect_url: Option<String>,
     #[serde(default, deserialize_with = "custom_resource::lenient::number")]
     data_bytes: usize,
     #[serde(default)]
@@ -32,8 +39,22 @@ impl Probe {
             "hang" => loop {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
             },
+            // Work that does finish, but after the deadline: if it were not stopped it would act
+            // and succeed after CloudFormation had already been told FAILED.
+            "late" => {
+                tokio::time::sleep(Duration::from_millis(properties.late_millis)).await;
+                if let Some(url) = &properties.side_effect_url {
+                    reqwest::Client::new()
+                        .put(url)
+                        .body(format!("late work of {id} finished"))
+                        .send()
+                        .await?;
+                }
+                tracing::info!("probe late work finished");
+                Ok(Outcome::new(id))
+            }
             other => anyhow::bail!(
-                "Behaviour: unknown value {other:?}; expected succeed, fail, panic or hang"
+                "Behaviour: unknown value {other:?}; expected succeed, fail, panic, hang or late"
             ),
         }
     }

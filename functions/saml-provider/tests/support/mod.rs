@@ -56,6 +56,7 @@ async fn serve(router: Router) -> String {
 
 pub use moto_iam_proxy::IamProxy;
 
+// assumption: iam-saml-provider-tags-via-proxy
 /// moto's IAM behind the tag-keeping proxy.
 pub async fn iam_proxy() -> IamProxy {
     IamProxy::start(&moto_endpoint())
