@@ -361,6 +361,8 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
         "after update, the doctor found problems:\n{report}"
     );
 
+    update_and_roll_back(cloud, &mut stack, &parameters(&[AGENTS, SUPERVISORS])).await?;
+
     println!("== between deployments: bob joins {AGENTS} again, and the scheduled sync runs");
     directory.join(cloud, "bob", AGENTS).await?;
     let synced = stack.run_schedule("UserSyncSchedule").await?;
@@ -587,6 +589,55 @@ fn check_cleanup_allowed(
         deleted_in_previous > 0,
         "no DeleteUser in the previous instance {previous_instance} was recorded during the update"
     );
+    Ok(())
+}
+
+/// An update, then its rollback: CloudFormation rolls a failed update back by sending each
+/// resource it changed an Update with the old properties (ResourceProperties and
+/// OldResourceProperties swapped), which is what deploying `current` again sends here.
+async fn update_and_roll_back(
+    cloud: &Cloud,
+    stack: &mut Stack<'_>,
+    current: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    println!("== an update of the relay state, then its rollback");
+    let relay_state = stack.outputs()["RelayState"].clone();
+    let mapping = stack.physical_id("AttributeMapping").map(str::to_owned);
+    let application = stack.outputs()["ApplicationArn"].clone();
+    let mut changed = current.clone();
+    changed.insert(
+        "RelayStateDestination".to_owned(),
+        "/agent-app-v2".to_owned(),
+    );
+    stack.update(&changed).await?;
+    let updated = stack.outputs()["RelayState"].clone();
+    ensure!(
+        updated.ends_with("?destination=%2Fagent-app-v2"),
+        "the update did not change the relay state: {updated}"
+    );
+    let shown = cloud
+        .identity_center
+        .application(&application)
+        .ok_or_else(|| anyhow!("the application is gone after the update"))?
+        .to_string();
+    ensure!(
+        shown.contains(&updated),
+        "the application does not carry the updated relay state"
+    );
+    stack.update(current).await?;
+    ensure!(
+        stack.outputs()["RelayState"] == relay_state,
+        "after the rollback the relay state is {}, expected {relay_state}",
+        stack.outputs()["RelayState"]
+    );
+    ensure!(
+        stack.physical_id("AttributeMapping").map(str::to_owned) == mapping
+            && stack.outputs()["ApplicationArn"] == application,
+        "the rollback replaced a resource instead of updating it in place"
+    );
+    // The application carries the old relay state again, and every link still holds.
+    check_federation(cloud, stack).await?;
+    println!("check: the rollback restored the relay state in place\n");
     Ok(())
 }
 
