@@ -102,7 +102,7 @@ impl SamlProvider {
     /// The Lambda function's resource: the SDK's default configuration (which honours
     /// `AWS_ENDPOINT_URL_IAM`) and [`MetadataDownload::from_env`].
     pub async fn from_env() -> anyhow::Result<Self> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = https_client::sdk::load_config().await;
         Ok(Self::new(
             aws_sdk_iam::Client::new(&config),
             MetadataDownload::from_env(),
