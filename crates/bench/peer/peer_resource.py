@@ -2,6 +2,8 @@
 with a boto3 client made at import time, answering the same cheap Delete the functions answer
 (an id it did not make: nothing to do, SUCCESS)."""
 
+import json
+
 import boto3
 from crhelper import CfnResource
 
@@ -24,4 +26,7 @@ def delete(event, _context):
 
 
 def handler(event, context):
+    # The local Runtime API stand-in sends no JSON Content-Type, so awslambdaric hands over bytes.
+    if isinstance(event, (bytes, bytearray)):
+        event = json.loads(event)
     helper(event, context)

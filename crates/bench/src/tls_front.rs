@@ -44,7 +44,7 @@ impl TlsFront {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(
-            vec![server.der().clone()],
+            vec![server.der().clone(), ca.der().clone()],
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
         )?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));

@@ -56,7 +56,9 @@ pub async fn measure(
 
     let harness =
         Harness::start_https(options.extra_env.to_vec(), &options.work_dir.join("tls")).await?;
-    let full_core = run(&harness, &all, options.https_starts, "https, full core").await?;
+    // Both conditions share the harness's response bucket: distinct run numbers keep their
+    // response keys apart.
+    let full_core = run(&harness, &all, options.https_starts, 0, "https, full core").await?;
     table(
         report,
         &format!(
@@ -75,7 +77,14 @@ pub async fn measure(
                 .iter()
                 .map(|(subject, program)| Ok((*subject, cap.wrap(program, &wrappers_dir)?)))
                 .collect::<anyhow::Result<_>>()?;
-            let measured = run(&harness, &capped, options.capped_starts, "https, capped").await?;
+            let measured = run(
+                &harness,
+                &capped,
+                options.capped_starts,
+                options.https_starts,
+                "https, capped",
+            )
+            .await?;
             table(
                 report,
                 &format!(
@@ -102,6 +111,7 @@ async fn run<'a>(
     harness: &Harness,
     subjects: &[(&'a Subject, PathBuf)],
     starts: usize,
+    first_run: usize,
     condition: &str,
 ) -> anyhow::Result<Vec<(&'a Subject, Vec<Sample>)>> {
     let mut measured: Vec<(&Subject, Vec<Sample>)> = subjects
@@ -111,7 +121,7 @@ async fn run<'a>(
     for run in 0..starts {
         for ((subject, samples), (_, program)) in measured.iter_mut().zip(subjects) {
             let sample = harness
-                .cold_start(subject, program, run)
+                .cold_start(subject, program, first_run + run)
                 .await
                 .with_context(|| format!("{condition}: cold start {run} of {}", subject.binary))?;
             samples.push(sample);

@@ -54,11 +54,14 @@ pub fn http_client() -> SharedHttpClient {
         .clone()
 }
 
+/// Connect and read timeouts: one connection pool per pair.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
 /// An SDK [`HttpClient`] using the given TLS configuration.
 #[derive(Debug)]
 pub struct RustlsHttpClient {
     tls: Arc<rustls::ClientConfig>,
-    connectors: Mutex<HashMap<(Option<Duration>, Option<Duration>), SharedHttpConnector>>,
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
 }
 
 impl RustlsHttpClient {
