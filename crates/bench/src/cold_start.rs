@@ -10,8 +10,10 @@ use anyhow::{Context as _, bail};
 use local_lambda::{FunctionProcess, Outcome, ResponseBucket, cloudformation_event};
 
 use crate::subjects::{Subject, UNKNOWN_PHYSICAL_ID};
+use crate::tls_front::TlsFront;
 
-const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Generous: the Python peer takes seconds to start under the 128 MB CPU cap.
+const INIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The Lambda timeout given to the request (the production functions have 120 s or more).
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -38,6 +40,8 @@ pub struct Harness {
     bucket: ResponseBucket,
     tripwire: Tripwire,
     extra_env: Vec<(String, String)>,
+    /// The https ResponseURL, when measuring with TLS (its CA goes into `SSL_CERT_FILE`).
+    tls: Option<TlsFront>,
 }
 
 impl Harness {
@@ -47,7 +51,33 @@ impl Harness {
             bucket: ResponseBucket::start().await?,
             tripwire: Tripwire::start().await?,
             extra_env,
+            tls: None,
         })
+    }
+
+    /// The same, with an https ResponseURL: a TLS front whose throw-away CA (written to
+    /// `tls_dir/ca.pem`) each function trusts through `SSL_CERT_FILE`.
+    pub async fn start_https(
+        extra_env: Vec<(String, String)>,
+        tls_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let bucket = ResponseBucket::start().await?;
+        let backend = bucket_address(&bucket.url("probe"))?;
+        let tls = TlsFront::start(backend, tls_dir).await?;
+        Ok(Self {
+            bucket,
+            tripwire: Tripwire::start().await?,
+            extra_env,
+            tls: Some(tls),
+        })
+    }
+
+    fn response_url(&self, key: &str) -> String {
+        let url = self.bucket.url(key);
+        match &self.tls {
+            Some(tls) => tls.https_url(&url),
+            None => url,
+        }
     }
 
     /// The environment Lambda gives a function, beyond what [`FunctionProcess`] already sets
@@ -66,6 +96,12 @@ impl Harness {
         ]
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .chain(self.tls.iter().map(|tls| {
+            (
+                "SSL_CERT_FILE".to_owned(),
+                tls.ca_pem_file.display().to_string(),
+            )
+        }))
         .chain(self.extra_env.iter().cloned())
         .collect()
     }
@@ -88,7 +124,7 @@ impl Harness {
         let key = format!("{}-{run}", subject.binary);
         let event = cloudformation_event(
             "Delete",
-            &self.bucket.url(&key),
+            &self.response_url(&key),
             subject.logical_resource_id,
             subject.resource_type,
             Some(UNKNOWN_PHYSICAL_ID),
@@ -147,6 +183,15 @@ impl Harness {
             aws_connections: self.tripwire.count() - connections_before,
         })
     }
+}
+
+/// `127.0.0.1:<port>` of a bucket URL `http://127.0.0.1:<port>/...`.
+fn bucket_address(url: &str) -> anyhow::Result<std::net::SocketAddr> {
+    let authority = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .with_context(|| format!("unexpected response bucket URL {url}"))?;
+    Ok(authority.parse()?)
 }
 
 /// A listener standing in for every AWS endpoint: it counts connections and closes them.

@@ -3,10 +3,13 @@
 //! report (also written to `--out`). Build first: `scripts/bench` does everything.
 
 mod cold_start;
+mod cpu_cap;
 mod machine;
 mod package;
 mod stats;
 mod subjects;
+mod tls_front;
+mod users_pay;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,15 @@ struct Args {
     /// `SSL_CERT_DIR=/nonexistent` to see what loading the system's root certificates costs.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
     env: Vec<(String, String)>,
+    /// Cold starts per function with an https ResponseURL on a full core (0 skips them).
+    #[arg(long, default_value_t = 20)]
+    https_starts: usize,
+    /// Cold starts per function with an https ResponseURL under the 128 MB CPU cap (0 skips).
+    #[arg(long, default_value_t = 10)]
+    capped_starts: usize,
+    /// The `bootstrap` of the crhelper + boto3 peer, measured beside the functions over https.
+    #[arg(long)]
+    peer: Option<PathBuf>,
     /// Output of the 500-user import benchmark, to include in the report.
     #[arg(long)]
     import_log: Option<PathBuf>,
@@ -103,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
             samples: Vec::with_capacity(args.starts),
         })
         .collect();
+    // The tables below: a plain-http ResponseURL on a full core, as before.
     for run in 0..args.starts {
         for (entry, binary) in measured.iter_mut().zip(&binaries) {
             let sample = harness
@@ -112,6 +125,27 @@ async fn main() -> anyhow::Result<()> {
             entry.samples.push(sample);
         }
         eprintln!("cold starts: {}/{}", run + 1, args.starts);
+    }
+    let mut users_pay_report = String::new();
+    if args.https_starts > 0 {
+        let programs: Vec<(&Subject, PathBuf)> = subjects
+            .iter()
+            .copied()
+            .zip(binaries.iter().cloned())
+            .collect();
+        let work_dir = args.out.parent().unwrap_or(Path::new(".")).to_path_buf();
+        users_pay::measure(
+            &mut users_pay_report,
+            &programs,
+            &users_pay::Options {
+                https_starts: args.https_starts,
+                capped_starts: args.capped_starts,
+                peer: args.peer.as_deref(),
+                extra_env: &args.env,
+                work_dir: &work_dir,
+            },
+        )
+        .await?;
     }
     let load_after = machine::load_average();
 
@@ -140,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
     )?;
     init_table(&mut report, &measured, args.starts)?;
     request_table(&mut report, &measured)?;
+    report.push_str(&users_pay_report);
     if !args.no_package {
         package_table(&mut report, &args.target_dir, &subjects)?;
     }
@@ -163,11 +198,11 @@ fn key_value(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
 }
 
-fn millis(duration: Duration) -> f64 {
+pub(crate) fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn summary(samples: &[Sample], value: impl Fn(&Sample) -> f64) -> Summary {
+pub(crate) fn summary(samples: &[Sample], value: impl Fn(&Sample) -> f64) -> Summary {
     let values: Vec<f64> = samples.iter().map(value).collect();
     // There is always at least one sample (--starts >= 1) and no NaN.
     Summary::of(&values).unwrap_or(Summary {
@@ -179,7 +214,7 @@ fn summary(samples: &[Sample], value: impl Fn(&Sample) -> f64) -> Summary {
     })
 }
 
-fn verdict(pass: bool) -> &'static str {
+pub(crate) fn verdict(pass: bool) -> &'static str {
     if pass { "met" } else { "**missed**" }
 }
 

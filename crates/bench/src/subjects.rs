@@ -85,6 +85,23 @@ pub const SUBJECTS: [Subject; 5] = [
     },
 ];
 
+/// The peer the functions are compared with: a Python custom resource written the common way,
+/// crhelper with a boto3 client made at import, under the Lambda runtime interface client
+/// (scripts/bench installs them and writes the `bootstrap` that starts it).
+pub const PEER: Subject = Subject {
+    binary: "crhelper-boto3",
+    package: "",
+    resource_type: "Custom::SamlProviderFromMetadata",
+    logical_resource_id: "SamlProvider",
+    properties: || {
+        with_service_keys(json!({
+            "MetadataUrl": "https://portal.sso.us-east-1.amazonaws.com/saml/metadata/MTIzNDU2Nzg5MDEyX2lucy0xMjM0NTY3ODkwYWJjZGVm",
+            "Name": "connect-sso-bench",
+        }))
+    },
+    baseline: false,
+};
+
 /// CloudFormation adds these two to every resource's properties.
 fn with_service_keys(mut properties: Value) -> Value {
     properties["ServiceToken"] = "arn:aws:lambda:us-east-1:123456789012:function:bench".into();
@@ -93,7 +110,9 @@ fn with_service_keys(mut properties: Value) -> Value {
 }
 
 pub fn label(subject: &Subject) -> String {
-    if subject.baseline {
+    if subject.binary == PEER.binary {
+        "crhelper + boto3 (Python 3 peer)".to_owned()
+    } else if subject.baseline {
         format!("{} (core only, baseline)", subject.binary)
     } else {
         subject.binary.to_owned()

@@ -160,7 +160,7 @@ impl Authority {
         let guard = self
             .stacks
             .get_or_init(|| async {
-                let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let config = https_client::sdk::load_config().await;
                 stack_sync::StackGuard::from_config(&config)
             })
             .await;

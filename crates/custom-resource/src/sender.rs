@@ -65,7 +65,7 @@ impl ResponseSender {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
-        let client = reqwest::Client::builder()
+        let client = https_client::reqwest_builder()
             .connect_timeout(self.policy.connect_timeout)
             // Pre-signed URLs are never redirected; following one would leak the signature.
             .redirect(reqwest::redirect::Policy::none())

@@ -128,7 +128,7 @@ impl ConsoleClient {
             anyhow::anyhow!("no AWS credentials configured for the Identity Center console API")
         })?;
         let endpoint = console_endpoint(config.endpoint_url(), &region);
-        let http = reqwest::Client::builder()
+        let http = https_client::reqwest_builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .build()?;

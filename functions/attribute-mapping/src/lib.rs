@@ -255,9 +255,7 @@ impl AttributeMapping {
     }
 
     pub async fn from_env() -> anyhow::Result<Self> {
-        Ok(Self::new(
-            aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
-        ))
+        Ok(Self::new(https_client::sdk::load_config().await))
     }
 
     /// The Identity Center APIs of the home region, signed as the role the properties name (or

@@ -234,12 +234,16 @@ impl Importer {
     /// `AWS_ENDPOINT_URL[_<SERVICE>]`) and the quota in `CONNECT_REQUESTS_PER_SECOND` /
     /// `CONNECT_REQUEST_BURST`.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_env_with(&https_client::sdk::load_config().await)
+    }
+
+    /// [`Self::from_env`] with an `SdkConfig` already loaded (loading it costs start-up time).
+    pub fn from_env_with(sdk_config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
         let options = ImportOptions {
             quota: Quota::from_env()?,
             ..ImportOptions::default()
         };
-        Ok(Self::new(&sdk_config, options))
+        Ok(Self::new(sdk_config, options))
     }
 
     /// Makes the instance's users follow the groups (or, with `DryRun`, says how it would).
@@ -802,8 +806,8 @@ impl ConnectUserImport {
     }
 
     pub async fn from_env() -> anyhow::Result<Self> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let resource = Self::new(Importer::from_env().await?)
+        let config = https_client::sdk::load_config().await;
+        let resource = Self::new(Importer::from_env_with(&config)?)
             .with_relay(Relay::from_env(&config))
             .with_guard(StackGuard::from_config(&config));
         Ok(match stack_sync::SyncTarget::from_env()? {

@@ -180,7 +180,7 @@ impl IdentityCenterSamlApp {
     }
 
     pub async fn from_env() -> anyhow::Result<Self> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = https_client::sdk::load_config().await;
         Ok(Self::new(config.clone(), config))
     }
 

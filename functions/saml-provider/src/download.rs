@@ -179,7 +179,7 @@ impl MetadataDownload {
                 attempt.follow()
             }
         });
-        reqwest::Client::builder()
+        https_client::reqwest_builder()
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .redirect(redirects)

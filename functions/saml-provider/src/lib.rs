@@ -118,7 +118,7 @@ impl SamlProvider {
     /// The Lambda function's resource: the SDK's default configuration (which honours
     /// `AWS_ENDPOINT_URL_IAM`) and [`MetadataDownload::from_env`].
     pub async fn from_env() -> anyhow::Result<Self> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = https_client::sdk::load_config().await;
         // IAM's request rate per account is low and shared with everything else in it: a
         // throttled call waits and tries again rather than failing the stack after 3 attempts.
         let iam = aws_sdk_iam::config::Builder::from(&config)
