@@ -121,10 +121,7 @@ impl MetadataDownload {
             ),
         }
         match url.host() {
-            None => anyhow::bail!(
-                "invalid property MetadataUrl: the URL has no host; expected https://host/path"
-            ),
-            Some(url::Host::Domain(host)) if host.is_empty() => anyhow::bail!(
+            None | Some(url::Host::Domain("")) => anyhow::bail!(
                 "invalid property MetadataUrl: the URL has no host; expected https://host/path"
             ),
             Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) if !self.allow_http => anyhow::bail!(

@@ -71,7 +71,7 @@ async fn throttled_iam_calls_are_retried_by_the_function_until_they_pass() {
     );
     assert_eq!(
         named(&moto, &default_name(&stack.name, "Provider")).await,
-        [arn.clone()]
+        std::slice::from_ref(&arn)
     );
     assert_eq!(iam.tags(&arn).unwrap(), owner_tags(&stack, "Provider"));
 }
@@ -94,7 +94,7 @@ async fn a_retried_create_adopts_a_provider_iam_does_not_show_yet() {
     assert!(iam.hidden() > 0, "the lag was met: {:?}", iam.calls());
     assert_eq!(
         named(&moto, &default_name(&stack.name, "Provider")).await,
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
 
     // An Update at once after a Create meets the same lag and still converges in place.
@@ -151,7 +151,7 @@ async fn two_creates_racing_for_one_name_end_with_one_provider_both_report() {
     assert_eq!(succeeded(&two), arn);
     assert_eq!(
         named(&moto, &default_name(&stack.name, "Provider")).await,
-        [arn.clone()]
+        std::slice::from_ref(&arn)
     );
     assert_eq!(iam.tags(&arn).unwrap(), owner_tags(&stack, "Provider"));
 }
@@ -170,7 +170,7 @@ async fn a_provider_appearing_between_look_up_and_create_is_adopted_only_if_ours
     let arn = succeeded(&ours);
     assert_eq!(
         named(&moto, &default_name(&stack.name, "Ours")).await,
-        [arn.clone()]
+        std::slice::from_ref(&arn)
     );
     assert_eq!(
         moto.document(&arn).await.as_deref(),
