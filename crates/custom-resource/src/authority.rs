@@ -156,7 +156,13 @@ impl Authority {
     }
 
     /// Asks CloudFormation whether this stack is in a state in which it sends requests.
-    pub async fn check_stack_status(&self, envelope: &Envelope) -> Result<(), Refusal> {
+    /// Waits at most `wait` (and never more than [`STATUS_CHECK_TIMEOUT`]) for the answer.
+    pub async fn check_stack_status(
+        &self,
+        envelope: &Envelope,
+        wait: Duration,
+    ) -> Result<(), Refusal> {
+        let wait = wait.min(STATUS_CHECK_TIMEOUT);
         let guard = self
             .stacks
             .get_or_init(|| async {
@@ -168,9 +174,7 @@ impl Authority {
             reason,
             answer: true,
         };
-        match tokio::time::timeout(STATUS_CHECK_TIMEOUT, guard.stack_status(&envelope.stack_id))
-            .await
-        {
+        match tokio::time::timeout(wait, guard.stack_status(&envelope.stack_id)).await {
             Ok(Ok(Some(status))) if cloudformation_may_send_requests(&status) => Ok(()),
             Ok(Ok(Some(status))) => Err(refused(format!(
                 "refused, nothing done: the stack is {status}; CloudFormation sends requests only while an \
@@ -185,8 +189,8 @@ impl Authority {
                  cloudformation:DescribeStacks on the stack"
             ))),
             Err(_) => Err(refused(format!(
-                "refused, nothing done: CloudFormation did not say the stack's status within {} s",
-                STATUS_CHECK_TIMEOUT.as_secs()
+                "refused, nothing done: CloudFormation did not say the stack's status within {} ms",
+                wait.as_millis()
             ))),
         }
     }

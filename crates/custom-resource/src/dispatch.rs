@@ -103,7 +103,7 @@ impl<R: CustomResource> Dispatcher<R> {
                     request_id = %envelope.request_id,
                 );
                 async {
-                    if let Err(refusal) = self.authorise(&envelope).await {
+                    if let Err(refusal) = self.authorise(&envelope, deadline).await {
                         return self.refuse(&envelope, refusal, deadline).await;
                     }
                     self.answer(*envelope, deadline).await?;
@@ -120,13 +120,16 @@ impl<R: CustomResource> Dispatcher<R> {
         }
     }
 
-    async fn authorise(&self, envelope: &Envelope) -> Result<(), Refusal> {
+    async fn authorise(&self, envelope: &Envelope, deadline: Instant) -> Result<(), Refusal> {
         let Some(authority) = &self.authority else {
             return Ok(());
         };
         authority.check_envelope(envelope)?;
         // Boxed: the SDK's futures are deep, and this one sits inside every function's `main`.
-        Box::pin(authority.check_stack_status(envelope)).await
+        // The refusal, too, must be answered before the deadline: wait no longer than the handler
+        // could have worked.
+        let wait = respond_by(deadline).saturating_duration_since(Instant::now());
+        Box::pin(authority.check_stack_status(envelope, wait)).await
     }
 
     /// Nothing is done for a refused event. The refusal is PUT to the ResponseURL only when that
@@ -422,7 +425,9 @@ fn sensitive_values<R: CustomResource>(envelope: &Envelope) -> Vec<String> {
             collect_strings(properties.get(name), &mut values);
         }
     }
-    values.retain(|value| !value.is_empty());
+    // One character is no secret (an ExternalId has at least two) and scrubbing it would garble
+    // every word of the Reason that holds it.
+    values.retain(|value| value.chars().count() >= 2);
     values
 }
 

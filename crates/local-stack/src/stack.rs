@@ -489,11 +489,8 @@ impl<'c> Stack<'c> {
         resource: &Value,
         properties: &Value,
     ) -> anyhow::Result<Made> {
-        let binary_name = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .ok_or_else(|| {
-                anyhow!("{logical_id}: Metadata.BuildProperties.Binary names no binary")
-            })?;
+        let binary_name = binary_of(logical_id, resource)?;
+        let binary_name = binary_name.as_str();
         let binary = workspace_binary(binary_name)?;
         let name = self.function_name(logical_id);
         let mut environment = self.cloud.function_environment();
@@ -876,4 +873,31 @@ fn stringify_scalars(value: &Value) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// The binary a function runs: `Metadata.BuildProperties.Binary` (cargo-lambda builds), or, with
+/// `BuildMethod: makefile`, the Makefile's `BINARY_OF_<LogicalId> := <binary>` line, which is
+/// what `sam build` copies for it.
+fn binary_of(logical_id: &str, resource: &Value) -> anyhow::Result<String> {
+    if let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() {
+        return Ok(binary.to_owned());
+    }
+    if resource["Metadata"]["BuildMethod"].as_str() == Some("makefile") {
+        let makefile = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Makefile");
+        let text = std::fs::read_to_string(makefile)
+            .with_context(|| format!("{logical_id}: reading {makefile}"))?;
+        let prefix = format!("BINARY_OF_{logical_id}");
+        if let Some(binary) = text.lines().find_map(|line| {
+            let (name, value) = line.split_once(":=")?;
+            (name.trim() == prefix).then(|| value.trim().to_owned())
+        }) {
+            return Ok(binary);
+        }
+        bail!(
+            "{logical_id}: BuildMethod makefile, but the Makefile has no `{prefix} := <binary>` line"
+        );
+    }
+    bail!(
+        "{logical_id}: Metadata names no binary (BuildProperties.Binary, or BuildMethod makefile)"
+    )
 }

@@ -78,10 +78,7 @@ fn a_kms_decrypt_without_via_service_fails() {
         .find("                  kms:ViaService: !Sub\n                    - sso.")
         .unwrap();
     let condition_start = text[..start].rfind("              Condition:").unwrap();
-    let end = start
-        + text[start..]
-            .find("        # Identity Center in another")
-            .unwrap();
+    let end = start + text[start..].find("            - Sid: StackState").unwrap();
     let broken = format!("{}{}", &text[..condition_start], &text[end..]);
     let problems = template_problems(&broken);
     assert_eq!(problems.len(), 1, "{problems:#?}");

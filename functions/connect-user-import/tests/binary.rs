@@ -15,6 +15,9 @@ use support::*;
 /// invokes.
 const FUNCTION: &str = "connect-user-import";
 
+/// The unique id in the StackId of the sample events (events/connect-user-import/).
+const SAMPLE_STACK_GUID: &str = "5f1e5a40-9c3a-11ef-8d1b-0a1b2c3d4e5f";
+
 async fn spawn(w: &World, extra: &[(&str, String)]) -> Arc<FunctionProcess> {
     let binary = workspace_binary(FUNCTION).unwrap();
     let mut env: Vec<(String, String)> = vec![
@@ -22,6 +25,10 @@ async fn spawn(w: &World, extra: &[(&str, String)]) -> Arc<FunctionProcess> {
         ("AWS_ENDPOINT_URL_IDENTITYSTORE".into(), moto_endpoint()),
     ];
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    // The function obeys only its own stack (the template sets this to !Ref AWS::StackId).
+    if !env.iter().any(|(key, _)| key == "CONNECT_SSO_STACK_ID") {
+        env.push(("CONNECT_SSO_STACK_ID".into(), w.stack_id.clone()));
+    }
     let function = FunctionProcess::spawn(&binary, &env).await.unwrap();
     function.initialised(Duration::from_secs(30)).await.unwrap();
     Arc::new(function)
@@ -165,7 +172,18 @@ async fn the_sample_events_run_through_the_compiled_function() {
     w.join(&agents, &ann).await;
     w.join(&supervisors, &sue).await;
     let bucket = ResponseBucket::start().await.unwrap();
-    let function = spawn(&w, &[("CONNECT_REQUESTS_PER_SECOND", "100".to_owned())]).await;
+    // The samples' stack is the one the function serves.
+    let sample_stack = format!(
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/connect-sso/{SAMPLE_STACK_GUID}"
+    );
+    let function = spawn(
+        &w,
+        &[
+            ("CONNECT_REQUESTS_PER_SECOND", "100".to_owned()),
+            ("CONNECT_SSO_STACK_ID", sample_stack),
+        ],
+    )
+    .await;
     let sample = |name: &str| -> Value {
         let path = format!(
             "{}/../../events/connect-user-import/{name}.json",
@@ -202,7 +220,7 @@ async fn the_sample_events_run_through_the_compiled_function() {
     // Connect Supervisors is a GroupRules group only: it sets profiles, imports no one.
     assert_eq!(created["Data"]["Created"], "1", "{created:#}");
     let physical_id = created["PhysicalResourceId"].as_str().unwrap().to_owned();
-    let stack_guid = "5f1e5a40-9c3a-11ef-8d1b-0a1b2c3d4e5f";
+    let stack_guid = SAMPLE_STACK_GUID;
     assert_eq!(
         physical_id,
         format!("{}/{stack_guid}/ConnectUsers", w.instance.id)

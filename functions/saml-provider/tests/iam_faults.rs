@@ -39,7 +39,11 @@ async fn throttled_iam_calls_are_retried_by_the_function_until_they_pass() {
     // The compiled function, so its own IAM client configuration is what meets the throttling.
     let function = FunctionProcess::spawn(
         env!("CARGO_BIN_EXE_saml-provider").as_ref(),
-        &[("AWS_ENDPOINT_URL_IAM".to_owned(), iam.endpoint.clone())],
+        &[
+            ("AWS_ENDPOINT_URL_IAM".to_owned(), iam.endpoint.clone()),
+            // The function obeys only its own stack (the template sets it to !Ref AWS::StackId).
+            ("CONNECT_SSO_STACK_ID".to_owned(), stack.id.clone()),
+        ],
     )
     .await
     .unwrap();

@@ -1,6 +1,6 @@
 //! Connect's relay state: `https://<region>.console.aws.amazon.com/connect/federate/<instance-id>`
 //! (GovCloud: `https://console.amazonaws-us-gov.com/connect/federate/<instance-id>`), optionally
-//! with a URL-encoded `destination` and `new_domain=true` (reference §3.2).
+//! with a URL-encoded `destination` and `new_domain=true` (sources: docs/template.md, "Relay state").
 
 use url::Url;
 
