@@ -100,6 +100,28 @@ async fn a_missing_connect_user_is_named() {
     );
 }
 
+/// Identity Center may not show an application's attribute configuration at all
+/// (assumption: get-returns-response-config): the checks that read it say it cannot be read,
+/// never that the mappings are missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_attribute_configuration_is_reported_as_unreadable_not_missing() {
+    let world = World::healthy().await;
+    world.identity_center.set_response_config_readable(false);
+    let report = doctor(&world).await;
+    for name in [
+        names::RELAY_STATE,
+        names::ROLE_ATTRIBUTE,
+        names::ROLE_SESSION_NAME,
+    ] {
+        let check = report.check(name).unwrap();
+        assert!(!check.ok, "{report}");
+        assert!(
+            check.detail.contains("cannot be read") && !check.detail.contains("does not send"),
+            "{name}: {report}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_swapped_role_pair_is_named() {
     let world = World::healthy().await;

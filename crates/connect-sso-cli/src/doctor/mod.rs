@@ -169,6 +169,11 @@ pub(crate) fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>
 }
 
 /// A check that could not run because an earlier link is broken.
+/// Identity Center may not show an application's attribute configuration (docs/assumptions.md,
+/// `get-returns-response-config`): then it cannot be checked, which is not the same as missing.
+const UNREADABLE: &str = "Identity Center does not show this application's attribute configuration \
+     (responseConfig), so it cannot be read here; check the attribute mappings in the IAM Identity Center console";
+
 pub(crate) fn blocked(name: &str, because: &str) -> Check {
     Check {
         name: name.to_owned(),
@@ -239,6 +244,7 @@ pub async fn run(clients: &Clients, target: &Target) -> Report {
     });
     report.push(connect_instance(clients, target, instance_id.as_deref(), &mut found).await);
     report.push(match &found.application {
+        Some(app) if app.response_config.is_none() => blocked(names::RELAY_STATE, UNREADABLE),
         Some(_) => relay_state_check(
             relay_text.as_deref(),
             relay.as_ref(),
@@ -702,6 +708,9 @@ async fn role_attribute(clients: &Clients, target: &Target, found: &mut Found) -
             .as_deref()
             .unwrap_or("<SAML provider ARN>")
     );
+    if app.response_config.is_none() {
+        return blocked(name, UNREADABLE);
+    }
     let fix = format!("map {ROLE_ATTRIBUTE} to {example}");
     let values = attribute_values(app, ROLE_ATTRIBUTE).unwrap_or_default();
     if values.is_empty() {
@@ -1147,6 +1156,9 @@ fn role_session_name(target: &Target, found: &Found) -> (Check, UsernameAttribut
     let fix = format!(
         "map {ROLE_SESSION_NAME_ATTRIBUTE} to {wanted}, or set the import's UsernameAttribute to match the mapping; both must name the same attribute"
     );
+    if app.response_config.is_none() {
+        return (blocked(name, UNREADABLE), target.username_attribute);
+    }
     let values = attribute_values(app, ROLE_SESSION_NAME_ATTRIBUTE).unwrap_or_default();
     let [value] = values else {
         let detail = if values.is_empty() {
