@@ -31,10 +31,7 @@ fn sample_event(function: &str, request: &str) -> Value {
         .join(function)
         .join(format!("{request}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut event: Value = serde_json::from_str(&text).unwrap();
-    // The harness tells each function it serves LOCAL_STACK_ID; a function obeys only its stack.
-    event["StackId"] = Value::String(local_lambda::LOCAL_STACK_ID.to_owned());
-    event
+    serde_json::from_str(&text).unwrap()
 }
 
 /// A local server that accepts every connection and never answers: a hung AWS endpoint.
@@ -59,10 +56,16 @@ struct Function {
 impl Function {
     async fn start(name: &'static str, env: &[(&str, &str)]) -> Self {
         let binary = workspace_binary(name).unwrap();
-        let env: Vec<(String, String)> = env
+        let mut env: Vec<(String, String)> = env
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect();
+        // The function serves the stack of its sample events (it obeys only its own stack).
+        let stack = sample_event(name, "create")["StackId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        env.push(("CONNECT_SSO_STACK_ID".to_owned(), stack));
         let process = FunctionProcess::spawn(&binary, &env).await.unwrap();
         process.initialised(START_TIMEOUT).await.unwrap();
         Self {
