@@ -361,7 +361,12 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
         "after update, the doctor found problems:\n{report}"
     );
 
-    update_and_roll_back(cloud, &mut stack, &parameters(&[AGENTS, SUPERVISORS])).await?;
+    update_and_roll_back(
+        cloud,
+        &mut stack,
+        &on_instance(parameters(&[AGENTS, SUPERVISORS]), &second.id),
+    )
+    .await?;
 
     println!("== between deployments: bob joins {AGENTS} again, and the scheduled sync runs");
     directory.join(cloud, "bob", AGENTS).await?;
