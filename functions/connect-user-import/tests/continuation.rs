@@ -1,5 +1,5 @@
 //! Imports larger than one run: the request is handed from run to run (captured in-process here;
-//! `crates/local-stack` runs the same through the Lambda Invoke API), CloudFormation gets exactly
+//! `dev/local-stack` runs the same through the Lambda Invoke API), CloudFormation gets exactly
 //! one response, and a crashed run is redelivered and resumes without duplicates.
 
 mod support;
