@@ -1,6 +1,7 @@
 //! The command line: `connect-sso doctor`, `connect-sso plan` and `connect-sso preflight`.
 
 use std::collections::BTreeMap;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::clients::{Clients, Endpoints};
 use crate::stack::{DeployedStack, USER_IMPORT_LOGICAL_ID};
 use crate::target::{Target, parse_username_attribute};
-use crate::{doctor, plan, preflight};
+use crate::{doctor, plan, preflight, status};
 
 /// Exit status when every check passed / the plan was shown.
 pub const EXIT_OK: u8 = 0;
@@ -50,6 +51,28 @@ pub enum Command {
     /// groups and the user quota, names already taken). Writes nothing. Exit status 1 when a
     /// check fails, 2 when the checks could not run.
     Preflight(PreflightArgs),
+    /// Show the user import's progress (planned, made, remaining, rate, estimated finish, latest
+    /// problems) as the import records it; `--watch` refreshes it until the import ends.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A deployed connect-sso stack (its ImportProgressParameter output names the record).
+    #[arg(long, required_unless_present = "parameter")]
+    pub stack: Option<String>,
+    /// The SSM parameter holding the progress, instead of the stack's.
+    #[arg(long)]
+    pub parameter: Option<String>,
+    /// Region of the stack (default: the environment's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Read again every 2 s and redraw, until the import completes, stops or fails.
+    #[arg(long)]
+    pub watch: bool,
+    /// Print the record as JSON (with --watch: one JSON line per change).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +204,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Doctor(args) => run_doctor(args).await,
         Command::Plan(args) => run_plan(args).await,
         Command::Preflight(args) => run_preflight(args).await,
+        Command::Status(args) => run_status(args).await,
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -379,6 +403,64 @@ async fn run_plan(args: PlanArgs) -> anyhow::Result<u8> {
         println!("{}", plan::render(&prepared));
     }
     Ok(EXIT_OK)
+}
+
+async fn run_status(args: StatusArgs) -> anyhow::Result<u8> {
+    let config = sdk_config(args.region.as_deref()).await;
+    let (config, parameter) = match (&args.parameter, &args.stack) {
+        (Some(parameter), _) => (config, parameter.clone()),
+        (None, Some(name)) => {
+            let stack = deployed_stack(&config, name).await?;
+            let parameter = stack
+                .outputs
+                .get(status::PROGRESS_OUTPUT)
+                .cloned()
+                .with_context(|| {
+                    format!(
+                        "stack {name} has no {} output (deployed from an older template?)",
+                        status::PROGRESS_OUTPUT
+                    )
+                })?;
+            // The parameter is in the stack's region.
+            let config = match &args.region {
+                Some(_) => config,
+                None => sdk_config(Some(&stack.region)).await,
+            };
+            (config, parameter)
+        }
+        (None, None) => anyhow::bail!("give --stack or --parameter"),
+    };
+    let client = aws_sdk_ssm::Client::new(&config);
+    let redraw = args.watch && !args.json && std::io::stdout().is_terminal();
+    let mut last = None;
+    loop {
+        let current = status::read(&client, &parameter).await?;
+        if last.as_ref() != Some(&current) {
+            let now = connect_user_import::progress::epoch_seconds();
+            if args.json {
+                let value = status::to_json(&current);
+                if args.watch {
+                    println!("{}", serde_json::to_string(&value)?);
+                } else {
+                    println!("{}", serde_json::to_string_pretty(&value)?);
+                }
+            } else if redraw {
+                // Clear the screen and draw from the top left.
+                print!("\x1b[2J\x1b[H{}\n", status::render(&current, now));
+            } else {
+                if last.is_some() {
+                    println!();
+                }
+                println!("{}", status::render(&current, now));
+            }
+            std::io::stdout().flush()?;
+        }
+        if !args.watch || current.is_final() {
+            return Ok(EXIT_OK);
+        }
+        last = Some(current);
+        tokio::time::sleep(status::WATCH_EVERY).await;
+    }
 }
 
 /// The stack's parameters: the file's, then the options.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use connect_user_import::plan::{Action, Owner};
+use connect_user_import::progress::human_duration;
 use connect_user_import::properties::Properties;
 use connect_user_import::{Importer, Prepared};
 use custom_resource::{OWNER_TAG_LOGICAL_ID, OWNER_TAG_STACK_ID};
@@ -15,6 +16,9 @@ use crate::stack::DeployedStack;
 
 /// How long the reads of a preview may take (a large directory at Connect's 2 requests/s).
 const PREVIEW_TIME: Duration = Duration::from_secs(600);
+
+/// How long CloudFormation waits for the import (its ServiceTimeout in template.yaml).
+const CLOUDFORMATION_WAIT: Duration = Duration::from_secs(3600);
 
 /// Properties that only the CloudFormation envelope carries, not the import.
 const ENVELOPE_KEYS: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
@@ -136,6 +140,17 @@ pub fn render(prepared: &Prepared) -> String {
         plan.skipped.len(),
         plan.retained.len()
     ));
+    if !plan.actions.is_empty() {
+        lines.push(format!(
+            "at Connect's API quota the writes take about {}{}",
+            human_duration(prepared.estimate),
+            if prepared.estimate > CLOUDFORMATION_WAIT {
+                " (more than CloudFormation's hour: the deployment answers with ImportComplete=false and the import goes on in the background; watch it with connect-sso status)"
+            } else {
+                ""
+            }
+        ));
+    }
     lines.join("\n")
 }
 
@@ -164,6 +179,7 @@ pub fn to_json(prepared: &Prepared) -> Value {
         "unchanged": plan.unchanged,
         "skipped": plan.skipped,
         "retained": plan.retained,
+        "estimatedSeconds": prepared.estimate.as_secs(),
     })
 }
 

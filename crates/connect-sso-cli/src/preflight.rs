@@ -910,12 +910,12 @@ async fn user_quota(
         identity_store_id: store.clone(),
     };
     let members = match directory.members(group_ids, group_ids, deadline).await {
-        Ok(members) => members,
+        Ok((members, _reads)) => members,
         Err(error) => {
             return fail(
                 name,
                 format!("could not read the groups' members: {error:#}"),
-                "allow identitystore:ListGroupMemberships and identitystore:ListUsers",
+                "allow identitystore:ListGroupMemberships, identitystore:ListUsers and identitystore:DescribeUser",
             );
         }
     };

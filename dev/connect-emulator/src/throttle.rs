@@ -1,4 +1,5 @@
 //! Token buckets, one per API operation, like Connect's per-account-per-Region quotas.
+// assumption: connect-throttle-token-bucket
 
 use std::time::Instant;
 

@@ -1,4 +1,4 @@
-//! The emulated cloud a local stack is deployed into: moto (IAM, identity store, STS), the
+//! The emulated cloud a local stack is deployed into: moto (IAM, identity store, STS, SSM), the
 //! project's Connect and Identity Center emulators, and the clients to inspect them.
 
 use std::sync::Arc;
@@ -54,7 +54,7 @@ impl Cloud {
                 .map(|snapshot| snapshot.tags)
                 .unwrap_or_default()
         }));
-        let fronts: [(&'static str, &'static str, Protocol, String); 7] = [
+        let fronts: [(&'static str, &'static str, Protocol, String); 8] = [
             (
                 "AWS_ENDPOINT_URL_IAM",
                 "iam",
@@ -64,6 +64,12 @@ impl Cloud {
             (
                 "AWS_ENDPOINT_URL_IDENTITYSTORE",
                 "identitystore",
+                Protocol::Json,
+                moto_endpoint.to_owned(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_SSM",
+                "ssm",
                 Protocol::Json,
                 moto_endpoint.to_owned(),
             ),
@@ -122,6 +128,11 @@ impl Cloud {
 
     pub fn identity_store(&self) -> aws_sdk_identitystore::Client {
         aws_sdk_identitystore::Client::new(&self.moto)
+    }
+
+    /// SSM (moto's), where the import records its progress.
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.moto)
     }
 
     /// What a function process needs to find every service in this cloud: the SDK's standard

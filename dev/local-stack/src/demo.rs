@@ -3,8 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::time::Duration;
+
 use anyhow::{Context as _, anyhow, ensure};
 use aws_sdk_identitystore::types::{Email, MemberId, Name};
+use connect_sso_cli::status::{self, PROGRESS_OUTPUT, Status};
+use connect_user_import::progress::{ImportProgress, ImportState};
 
 use crate::cloud::{ACCOUNT_ID, Cloud, REGION, sdk_config};
 use crate::permissions::{Call, Request, Table, allows, check_calls, resolved_statements};
@@ -434,8 +438,27 @@ pub async fn run(cloud: &Cloud, template: Template) -> anyhow::Result<()> {
     directory.seed_bulk(cloud, BULK_MEMBERS).await?;
     let mut bulk = on_instance(parameters(&[AGENTS, SUPERVISORS, BULK]), &second.id);
     bulk.insert("UserImportTimeout".to_owned(), "30".to_owned());
-    // The new Timeout restarts the function: its logs are this update's only.
-    stack.update(&bulk).await?;
+    // The new Timeout restarts the function: its logs are this update's only. Meanwhile, the
+    // import's progress as `connect-sso status` shows it.
+    let parameter = stack
+        .outputs()
+        .get(PROGRESS_OUTPUT)
+        .cloned()
+        .ok_or_else(|| anyhow!("no {PROGRESS_OUTPUT} output"))?;
+    let watcher = ProgressWatcher::start(cloud, &parameter);
+    let updated = stack.update(&bulk).await;
+    let seen = watcher.stop().await;
+    updated?;
+    ensure!(
+        seen.iter()
+            .any(|progress| progress.percent() > 0.0 && progress.percent() < 100.0),
+        "no progress between start and end was recorded during the large import: {seen:?}"
+    );
+    ensure!(
+        seen.last().map(|progress| progress.state) == Some(ImportState::Complete),
+        "the import's last recorded progress is not Complete: {:?}",
+        seen.last()
+    );
     let runs = handed_on(&stack);
     let logins = connect_logins(cloud, &instance_id);
     ensure!(
@@ -659,6 +682,45 @@ async fn saml_document(cloud: &Cloud, arn: &str) -> anyhow::Result<String> {
         .saml_metadata_document()
         .unwrap_or_default()
         .to_owned())
+}
+
+/// Reads the import's progress record while an import runs, printing each change as
+/// `connect-sso status` would.
+struct ProgressWatcher {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Vec<ImportProgress>>,
+}
+
+impl ProgressWatcher {
+    fn start(cloud: &Cloud, parameter: &str) -> Self {
+        let client = cloud.ssm();
+        let parameter = parameter.to_owned();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut seen: Vec<ImportProgress> = Vec::new();
+            loop {
+                if let Ok(Status::Recorded(progress)) = status::read(&client, &parameter).await
+                    && seen.last() != Some(&progress)
+                {
+                    let now = connect_user_import::progress::epoch_seconds();
+                    let text = status::render(&Status::Recorded(progress.clone()), now);
+                    println!("   status | {}", text.replace('\n', "\n   status | "));
+                    seen.push(progress);
+                }
+                if *stopped.borrow() {
+                    return seen;
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(1), stopped.changed()).await;
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops watching (after one last read) and returns every record seen, in order.
+    async fn stop(self) -> Vec<ImportProgress> {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap_or_default()
+    }
 }
 
 /// How many times the user import handed a request on to a new invocation so far.

@@ -103,8 +103,8 @@ async fn main() -> anyhow::Result<()> {
     let properties: Properties = serde_json::from_value(json!({
         "InstanceId": instance.id, "IdentityStoreId": store, "Groups": ["Agents"],
     }))?;
-    let quota = importer_quota();
-    let floor = (users.saturating_sub(quota.1 as usize)) as f64 / quota.0;
+    let quota = importer.quota();
+    let floor = quota.floor(users).as_secs_f64();
     let rss_before = peak_rss_kib();
 
     emulator.reset_call_counts();
@@ -114,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let import_time = started.elapsed();
     let import_calls = emulator.call_counts();
+    let throttled = emulator.answers("CreateUser", 429);
     check(&report, users, 0, "import")?;
     let made = emulator.users(&instance.id);
     anyhow::ensure!(
@@ -133,12 +134,17 @@ async fn main() -> anyhow::Result<()> {
 
     println!(
         "users: {users}; quota: {} requests/s, burst {} per API (client limiter and emulator)",
-        quota.0, quota.1
+        quota.requests_per_second, quota.burst
     );
     println!(
-        "import: {:.1} s wall; floor for {users} CreateUser at the quota: {floor:.1} s ({:.1}% above)",
+        "import: {:.1} s wall; floor for {users} CreateUser at the quota: {floor:.1} s ({:.2}% of the quota; {:.2}% above the floor)",
         import_time.as_secs_f64(),
+        floor / import_time.as_secs_f64() * 100.0,
         (import_time.as_secs_f64() / floor - 1.0) * 100.0
+    );
+    println!(
+        "CreateUser answered 429 (throttled, then retried): {throttled}; writes that failed: {}",
+        report.problems.len()
     );
     println!("import calls: {}", calls(&import_calls));
     println!("import report: {}", report.summary());
@@ -153,11 +159,6 @@ async fn main() -> anyhow::Result<()> {
         peak_rss_kib().unwrap_or(0)
     );
     Ok(())
-}
-
-fn importer_quota() -> (f64, u32) {
-    let quota = ImportOptions::default().quota;
-    (quota.requests_per_second, quota.burst)
 }
 
 fn check(report: &Report, created: usize, unchanged: usize, what: &str) -> anyhow::Result<()> {

@@ -98,6 +98,11 @@ impl Connect {
         }
     }
 
+    /// The rate limiter all calls go through (its state rides on a continuation).
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
     /// One call: waits for its operation's slot, then runs it (the SDK retrying throttles and
     /// 5xx) until it ends or the deadline comes.
     async fn call<T, E, F>(
@@ -111,10 +116,15 @@ impl Connect {
         aws_sdk_connect::Error: From<SdkError<E, HttpResponse>>,
     {
         let latest_start = deadline.checked_sub(self.call_time).unwrap_or(deadline);
-        if !self.limiter.acquire(operation, latest_start).await {
+        let Some(slot) = self.limiter.acquire(operation, latest_start).await else {
             return Err(CallError::NotStarted);
+        };
+        let sent = Instant::now();
+        let result = tokio::time::timeout_at(deadline.into(), request).await;
+        if !slot.waited {
+            self.limiter.record_round_trip(operation, sent.elapsed());
         }
-        match tokio::time::timeout_at(deadline.into(), request).await {
+        match result {
             Err(_) => Err(CallError::TimedOut),
             Ok(Ok(output)) => Ok(output),
             Ok(Err(error)) => Err(CallError::Api(error.into())),

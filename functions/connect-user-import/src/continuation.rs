@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Report;
+use crate::limiter::LimiterState;
+use crate::progress::{Earlier, Writes};
 
 /// The key the continuation adds to the CloudFormation event.
 pub const CONTINUATION_KEY: &str = "ConnectSsoContinuation";
@@ -53,7 +55,7 @@ pub fn runs_needed(service_timeout: Duration, run_timeout: Duration) -> u64 {
 }
 
 /// What earlier runs did, carried from run to run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Progress {
     /// Runs that ended by handing on (0 in the first run).
@@ -63,6 +65,13 @@ pub struct Progress {
     pub created: usize,
     pub updated: usize,
     pub deleted: usize,
+    /// When the first run started (seconds since the epoch), for the progress record's rate.
+    #[serde(default)]
+    pub started_at: u64,
+    /// The Connect rate limiter's buckets when the last run ended: the next run paces on from
+    /// them instead of spending a burst Connect has not refilled.
+    #[serde(default)]
+    pub limiter: LimiterState,
 }
 
 impl Progress {
@@ -85,6 +94,7 @@ impl Progress {
         let margin = SERVICE_TIMEOUT_MARGIN.min(service_timeout / 4);
         Ok(Self {
             answer_by_ms: epoch_ms() + (service_timeout - margin).as_millis() as u64,
+            started_at: epoch_ms() / 1000,
             ..Self::default()
         })
     }
@@ -128,13 +138,28 @@ impl Progress {
     }
 
     /// The progress to carry on after a run that ended with `total`.
-    pub fn next(&self, total: &Report) -> Self {
+    pub fn next(&self, total: &Report, limiter: LimiterState) -> Self {
         Self {
             hops: self.hops + 1,
             answer_by_ms: self.answer_by_ms,
             created: total.created,
             updated: total.updated,
             deleted: total.deleted,
+            started_at: self.started_at,
+            limiter,
+        }
+    }
+
+    /// What earlier runs did, for the progress record.
+    pub fn earlier(&self) -> Earlier {
+        Earlier {
+            runs: self.hops,
+            started_at: (self.started_at > 0).then_some(self.started_at),
+            done: Writes {
+                create: self.created,
+                update: self.updated,
+                delete: self.deleted,
+            },
         }
     }
 
@@ -348,7 +373,7 @@ mod tests {
             ..Report::default()
         };
         let total = first.total(report);
-        let next = first.next(&total);
+        let next = first.next(&total, LimiterState::new());
         let event = next.event(&request(original)).unwrap();
         assert_eq!(event["ResponseURL"], "https://bucket/signed");
         let carried = Progress::of(&request(event)).unwrap();

@@ -1,4 +1,5 @@
-//! The identity store: which users are members of the imported groups, read in bulk.
+//! The identity store: which users are members of the imported groups, read by whichever way
+//! costs fewer calls (listing the directory, or describing only the members).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -6,9 +7,12 @@ use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_identitystore::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_identitystore::types::{AlternateIdentifier, MemberId, UniqueAttribute, UserStatus};
+use aws_sdk_identitystore::types::{
+    AlternateIdentifier, Email, MemberId, Name, PhoneNumber, UniqueAttribute, UserStatus,
+};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::Document;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::plan::{DirectoryEmail, DirectoryUser};
 
@@ -86,13 +90,15 @@ impl Directory {
         }
     }
 
-    /// The ids of the group's members (users; nested groups are not expanded).
+    /// The ids of the group's members (users; nested groups are not expanded), and the pages
+    /// it took.
     pub async fn member_ids(
         &self,
         group_id: &str,
         deadline: Instant,
-    ) -> anyhow::Result<Vec<String>> {
+    ) -> anyhow::Result<(Vec<String>, usize)> {
         let mut members = Vec::new();
+        let mut pages = 0;
         let mut next_token = None;
         loop {
             let request = self
@@ -106,6 +112,7 @@ impl Directory {
             let page = bounded(deadline, request).await.with_context(|| {
                 format!("identitystore ListGroupMemberships for group {group_id}")
             })?;
+            pages += 1;
             for membership in page.group_memberships() {
                 if let Some(MemberId::UserId(user_id)) = membership.member_id() {
                     members.push(user_id.clone());
@@ -113,93 +120,190 @@ impl Directory {
             }
             next_token = page.next_token().map(str::to_owned);
             if next_token.is_none() {
-                return Ok(members);
+                return Ok((members, pages));
             }
         }
     }
 
-    /// The members of `groups` (ids), each with every group of `all_groups` it belongs to.
+    /// The members of `groups` (ids), each with every group of `all_groups` it belongs to, and
+    /// the calls it took.
     pub async fn members(
         &self,
         groups: &BTreeSet<String>,
         all_groups: &BTreeSet<String>,
         deadline: Instant,
-    ) -> anyhow::Result<Vec<DirectoryUser>> {
+    ) -> anyhow::Result<(Vec<DirectoryUser>, DirectoryReads)> {
+        let mut reads = DirectoryReads::default();
         let mut memberships: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for group_id in all_groups {
-            for user_id in self.member_ids(group_id, deadline).await? {
+            let (members, pages) = self.member_ids(group_id, deadline).await?;
+            reads.membership_pages += pages;
+            for user_id in members {
                 memberships
                     .entry(user_id)
                     .or_default()
                     .insert(group_id.clone());
             }
         }
-        let imported = |user_id: &str| {
-            memberships
-                .get(user_id)
-                .is_some_and(|of| of.iter().any(|g| groups.contains(g)))
-        };
-        let mut users = self.users(deadline).await?;
-        users.retain(|user| imported(&user.id));
+        let wanted: BTreeSet<String> = memberships
+            .iter()
+            .filter(|(_, of)| of.iter().any(|g| groups.contains(g)))
+            .map(|(user_id, _)| user_id.clone())
+            .collect();
+        let mut users = self.read_users(wanted, deadline, &mut reads).await?;
         for user in &mut users {
             user.group_ids = memberships.remove(&user.id).unwrap_or_default();
         }
+        Ok((users, reads))
+    }
+
+    /// The users `wanted` names, read whichever way costs fewer calls: ListUsers pages (100
+    /// whole users a call, but the whole directory's) or one DescribeUser per member. The
+    /// directory's size is not known in advance, so the listing goes on only while it pays:
+    /// it stops once every member was found, or, after [`SAMPLE_PAGES`] pages, as soon as the
+    /// pages so far held fewer members than pages (a page then costs more than the DescribeUser
+    /// calls it saves). The members not found are then described one by one. Either way the
+    /// pages read never exceed the members found by more than the sample, so the calls stay
+    /// under about twice the member count, whatever the directory's size or order.
+    async fn read_users(
+        &self,
+        mut missing: BTreeSet<String>,
+        deadline: Instant,
+        reads: &mut DirectoryReads,
+    ) -> anyhow::Result<Vec<DirectoryUser>> {
+        let mut users = Vec::new();
+        let mut listing = self
+            .client
+            .list_users()
+            .identity_store_id(&self.identity_store_id)
+            .max_results(PAGE)
+            .into_paginator()
+            .send();
+        let mut found = 0usize;
+        while !missing.is_empty() {
+            if reads.user_pages >= SAMPLE_PAGES && found < reads.user_pages {
+                break;
+            }
+            let page = match tokio::time::timeout_at(deadline.into(), listing.next()).await {
+                Err(_) => return Err(past_deadline()).context("identitystore ListUsers"),
+                // The directory ended: members not listed are not users (any more).
+                Ok(None) => {
+                    missing.clear();
+                    break;
+                }
+                Ok(Some(page)) => page
+                    .map_err(store_error)
+                    .context("identitystore ListUsers")?,
+            };
+            reads.user_pages += 1;
+            for user in page.users() {
+                if missing.remove(user.user_id()) {
+                    found += 1;
+                    users.push(directory_user(
+                        user.user_id(),
+                        user.user_name(),
+                        user.display_name(),
+                        user.name(),
+                        user.emails(),
+                        user.phone_numbers(),
+                        user.user_status(),
+                    ));
+                }
+            }
+        }
+        reads.described = missing.len();
+        let described: Vec<Option<DirectoryUser>> = futures::stream::iter(missing)
+            .map(|user_id| self.describe_user(user_id, deadline))
+            .buffer_unordered(DESCRIBE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        users.extend(described.into_iter().flatten());
         Ok(users)
     }
 
-    /// Every user of the store: ListUsers returns whole users, 100 a page, so no per-user call.
-    async fn users(&self, deadline: Instant) -> anyhow::Result<Vec<DirectoryUser>> {
-        let mut users = Vec::new();
-        let mut next_token = None;
-        loop {
-            let request = self
-                .client
-                .list_users()
-                .identity_store_id(&self.identity_store_id)
-                .max_results(PAGE)
-                .set_next_token(next_token)
-                .send();
-            let page = bounded(deadline, request)
-                .await
-                .context("identitystore ListUsers")?;
-            users.extend(page.users().iter().map(|user| {
-                let phone = user
-                    .phone_numbers()
-                    .iter()
-                    .find(|p| p.primary())
-                    .or_else(|| user.phone_numbers().first());
-                DirectoryUser {
-                    id: user.user_id().to_owned(),
-                    user_name: user.user_name().unwrap_or_default().to_owned(),
-                    display_name: user.display_name().map(str::to_owned),
-                    given_name: user
-                        .name()
-                        .and_then(|name| name.given_name())
-                        .map(str::to_owned),
-                    family_name: user
-                        .name()
-                        .and_then(|name| name.family_name())
-                        .map(str::to_owned),
-                    emails: user
-                        .emails()
-                        .iter()
-                        .filter_map(|email| {
-                            Some(DirectoryEmail {
-                                value: email.value()?.to_owned(),
-                                primary: email.primary(),
-                            })
-                        })
-                        .collect(),
-                    phone_number: phone.and_then(|p| p.value()).map(str::to_owned),
-                    disabled: user.user_status() == Some(&UserStatus::Disabled),
-                    group_ids: BTreeSet::new(),
-                }
-            }));
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(users);
+    /// One member's user; `None` when it no longer exists (a membership can outlive it).
+    async fn describe_user(
+        &self,
+        user_id: String,
+        deadline: Instant,
+    ) -> anyhow::Result<Option<DirectoryUser>> {
+        let request = self
+            .client
+            .describe_user()
+            .identity_store_id(&self.identity_store_id)
+            .user_id(&user_id)
+            .send();
+        match bounded(deadline, request).await {
+            Ok(user) => Ok(Some(directory_user(
+                user.user_id(),
+                user.user_name(),
+                user.display_name(),
+                user.name(),
+                user.emails(),
+                user.phone_numbers(),
+                user.user_status(),
+            ))),
+            Err(error) if error.is("ResourceNotFoundException") => Ok(None),
+            Err(error) => {
+                Err(error).with_context(|| format!("identitystore DescribeUser {user_id}"))
             }
         }
+    }
+}
+
+/// ListUsers pages read before their yield decides whether listing pays.
+pub const SAMPLE_PAGES: usize = 3;
+/// DescribeUser calls in flight at once (the identity store's throttle is shared with the
+/// rest of Identity Center; its `RetryAfterSeconds` is honoured when it answers one).
+const DESCRIBE_CONCURRENCY: usize = 4;
+
+/// The identity-store calls one read of the members took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryReads {
+    pub membership_pages: usize,
+    pub user_pages: usize,
+    pub described: usize,
+}
+
+impl DirectoryReads {
+    pub fn calls(&self) -> usize {
+        self.membership_pages + self.user_pages + self.described
+    }
+}
+
+/// A directory user from the fields ListUsers and DescribeUser both return.
+fn directory_user(
+    id: &str,
+    user_name: Option<&str>,
+    display_name: Option<&str>,
+    name: Option<&Name>,
+    emails: &[Email],
+    phone_numbers: &[PhoneNumber],
+    status: Option<&UserStatus>,
+) -> DirectoryUser {
+    let phone = phone_numbers
+        .iter()
+        .find(|p| p.primary())
+        .or_else(|| phone_numbers.first());
+    DirectoryUser {
+        id: id.to_owned(),
+        user_name: user_name.unwrap_or_default().to_owned(),
+        display_name: display_name.map(str::to_owned),
+        given_name: name.and_then(|name| name.given_name()).map(str::to_owned),
+        family_name: name.and_then(|name| name.family_name()).map(str::to_owned),
+        emails: emails
+            .iter()
+            .filter_map(|email| {
+                Some(DirectoryEmail {
+                    value: email.value()?.to_owned(),
+                    primary: email.primary(),
+                })
+            })
+            .collect(),
+        phone_number: phone.and_then(|p| p.value()).map(str::to_owned),
+        disabled: status == Some(&UserStatus::Disabled),
+        group_ids: BTreeSet::new(),
     }
 }
 
@@ -234,16 +338,27 @@ where
 {
     match tokio::time::timeout_at(deadline.into(), request).await {
         Ok(Ok(output)) => Ok(output),
-        Ok(Err(error)) => Err(StoreError {
-            code: error.code().map(str::to_owned),
-            text: match (error.code(), error.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                _ => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
-            },
-        }),
-        Err(_) => Err(StoreError {
-            code: None,
-            text: "no answer before the deadline".to_owned(),
-        }),
+        Ok(Err(error)) => Err(store_error(error)),
+        Err(_) => Err(past_deadline()),
+    }
+}
+
+fn store_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    StoreError {
+        code: error.code().map(str::to_owned),
+        text: match (error.code(), error.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            _ => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+        },
+    }
+}
+
+fn past_deadline() -> StoreError {
+    StoreError {
+        code: None,
+        text: "no answer before the deadline".to_owned(),
     }
 }

@@ -9,6 +9,7 @@ use futures::StreamExt;
 
 use crate::connect::{CallError, CallResult, Connect};
 use crate::plan::{Action, Change, DesiredUser, EMAIL_DIGEST_TAG, Owner, differences};
+use crate::progress::WriteKind;
 
 /// Back-off between attempts of a call that met the eventual-consistency ResourceNotFound of a
 /// user created moments ago (Connect documents seconds, sometimes more).
@@ -19,6 +20,21 @@ const VISIBILITY_DELAYS: [Duration; 5] = [
     Duration::from_secs(4),
     Duration::from_secs(8),
 ];
+
+impl Applied {
+    /// What the progress record counts: the write made, and the problem met.
+    pub fn progress(&self, action: &Action) -> Option<(Option<WriteKind>, Option<String>)> {
+        Some(match self {
+            Self::Created => (Some(WriteKind::Create), None),
+            Self::Updated => (Some(WriteKind::Update), None),
+            Self::Deleted => (Some(WriteKind::Delete), None),
+            Self::Unchanged => (None, None),
+            Self::Skipped(reason) => (None, Some(format!("{}: {reason}", action.username()))),
+            Self::Failed(problem) => (None, Some(problem.clone())),
+            Self::NotDone(_) => return None,
+        })
+    }
+}
 
 /// What became of one action.
 #[derive(Debug)]
@@ -43,16 +59,18 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// Applies the actions, `concurrency` users at a time, returning each one's fate in order.
-    pub async fn run(&self, actions: Vec<Action>, concurrency: usize) -> Vec<(Action, Applied)> {
+    /// Applies the actions, `concurrency` users at a time, yielding each one's fate in order.
+    pub fn run(
+        &self,
+        actions: Vec<Action>,
+        concurrency: usize,
+    ) -> impl futures::Stream<Item = (Action, Applied)> + '_ {
         futures::stream::iter(actions)
-            .map(|action| async move {
+            .map(move |action| async move {
                 let applied = self.apply(&action).await;
                 (action, applied)
             })
             .buffered(concurrency.max(1))
-            .collect()
-            .await
     }
 
     async fn apply(&self, action: &Action) -> Applied {

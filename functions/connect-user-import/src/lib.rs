@@ -15,6 +15,7 @@ pub mod directory;
 pub mod execute;
 pub mod limiter;
 pub mod plan;
+pub mod progress;
 pub mod properties;
 pub mod retry;
 pub mod sync;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use aws_config::SdkConfig;
 use custom_resource::{CustomResource, Outcome, Request, Update};
+use futures::StreamExt;
 use identity_center::access::session_name;
 use identity_center::{Caller, Destination};
 use serde_json::Value;
@@ -33,10 +35,11 @@ use stack_sync::StackGuard;
 
 use crate::connect::{Connect, Named};
 use crate::continuation::{HandOn, Progress, Relay};
-use crate::directory::Directory;
+use crate::directory::{Directory, DirectoryReads};
 use crate::execute::{Applied, Executor};
-use crate::limiter::{Quota, RateLimiter};
+use crate::limiter::{LimiterState, Quota, RateLimiter};
 use crate::plan::{Action, Owner, Plan, Profiles, Rule, Settings};
+use crate::progress::{ImportState, ProgressRecorder};
 use crate::properties::{OnUserRemoved, Properties};
 
 /// How many problems the response lists (all of them are logged).
@@ -122,6 +125,8 @@ impl Report {
             ("Retained".to_owned(), self.retained.to_string()),
             ("DryRun".to_owned(), self.dry_run.to_string()),
             ("Problems".to_owned(), self.problems_text()),
+            ("ImportComplete".to_owned(), self.is_complete().to_string()),
+            ("UsersRemaining".to_owned(), self.not_done.len().to_string()),
         ]);
         if self.dry_run {
             data.insert(
@@ -199,6 +204,10 @@ fn bounded_list(items: &[String], count: usize, max_bytes: usize, empty: &str) -
 pub struct Prepared {
     pub instance_id: String,
     pub plan: Plan,
+    /// The identity-store calls the directory read took.
+    pub directory_reads: DirectoryReads,
+    /// How long the plan's writes take at the Connect quota ([`progress::estimate`]).
+    pub estimate: Duration,
 }
 
 /// The reconciliation of Connect users with identity-store groups.
@@ -206,18 +215,23 @@ pub struct Importer {
     sdk_config: SdkConfig,
     connect: Connect,
     options: ImportOptions,
+    /// Where a person watches the import ([`progress`]).
+    progress: ProgressRecorder,
 }
 
 impl Importer {
     pub fn new(sdk_config: &SdkConfig, options: ImportOptions) -> Self {
+        let limiter = Arc::new(RateLimiter::new(options.quota));
         let mut config = aws_sdk_connect::config::Builder::from(sdk_config)
             .retry_config(retry::connect_retry_config())
             .retry_partition(retry::retry_partition("connect-user-import"))
-            .retry_classifier(retry::NoRetryOnLimitExceeded);
+            .retry_classifier(retry::NoRetryOnLimitExceeded)
+            .interceptor(retry::ThrottleFeedback {
+                limiter: Arc::clone(&limiter),
+            });
         if let Some(endpoint) = &options.connect_endpoint {
             config = config.endpoint_url(endpoint);
         }
-        let limiter = Arc::new(RateLimiter::new(options.quota));
         let connect = Connect::new(
             aws_sdk_connect::Client::from_conf(config.build()),
             limiter,
@@ -227,7 +241,20 @@ impl Importer {
             sdk_config: sdk_config.clone(),
             connect,
             options,
+            progress: ProgressRecorder::off(),
         }
+    }
+
+    /// Records the progress with `recorder` (by default, nowhere).
+    pub fn with_progress(self, recorder: ProgressRecorder) -> Self {
+        Self {
+            progress: recorder,
+            ..self
+        }
+    }
+
+    pub fn progress(&self) -> &ProgressRecorder {
+        &self.progress
     }
 
     /// From the Lambda environment: the SDK's default configuration (which honours
@@ -243,7 +270,23 @@ impl Importer {
             quota: Quota::from_env()?,
             ..ImportOptions::default()
         };
-        Ok(Self::new(sdk_config, options))
+        Ok(Self::new(sdk_config, options).with_progress(ProgressRecorder::from_env(sdk_config)))
+    }
+
+    /// The Connect rate limiter's buckets now, for the next run of a continuation.
+    pub fn limiter_state(&self) -> LimiterState {
+        self.connect.limiter().state()
+    }
+
+    /// Takes up the buckets an earlier run of the same import left ([`Self::limiter_state`]):
+    /// a new run must not spend a burst Connect has not refilled.
+    pub fn resume_limiter(&self, state: &LimiterState) {
+        self.connect.limiter().resume(state);
+    }
+
+    /// The quota the import paces at.
+    pub fn quota(&self) -> Quota {
+        self.options.quota
     }
 
     /// Makes the instance's users follow the groups (or, with `DryRun`, says how it would).
@@ -276,6 +319,14 @@ impl Importer {
             report.deleted = prepared.plan.count(|a| matches!(a, Action::Delete { .. }));
             return Ok(report);
         }
+        self.progress
+            .planned(
+                &prepared.instance_id,
+                &prepared.plan,
+                self.options.quota,
+                deadline,
+            )
+            .await;
         self.execute(
             owner,
             &prepared.instance_id,
@@ -286,6 +337,21 @@ impl Importer {
             &mut report,
         )
         .await;
+        // An unfinished run is finished by its caller, which knows whether it goes on.
+        if report.is_complete() {
+            self.progress
+                .finish(ImportState::Complete, 0, None, deadline)
+                .await;
+        } else if let Some(reason) = &report.stopped {
+            self.progress
+                .finish(
+                    ImportState::Stopped,
+                    report.not_done.len(),
+                    Some(reason.clone()),
+                    deadline,
+                )
+                .await;
+        }
         Ok(report)
     }
 
@@ -391,7 +457,7 @@ impl Importer {
                 .collect(),
             ..settings
         };
-        let members = directory
+        let (members, directory_reads) = directory
             .members(&groups.imported, &groups.all, deadline)
             .await
             .map_err(read_in(&destination))?;
@@ -401,6 +467,7 @@ impl Importer {
             .await
             .context("reading the instance's users (connect ListUsers/SearchUsers)")?;
         let plan = plan::plan(&members, &users, &settings, owner);
+        let estimate = progress::estimate(&plan, self.options.quota);
         tracing::info!(
             instance_id = %instance_id,
             members = members.len(),
@@ -408,9 +475,19 @@ impl Importer {
             actions = plan.actions.len(),
             unchanged = plan.unchanged.len(),
             skipped = plan.skipped.len(),
+            directory_calls = directory_reads.calls(),
+            membership_pages = directory_reads.membership_pages,
+            user_pages = directory_reads.user_pages,
+            users_described = directory_reads.described,
+            estimated_seconds = estimate.as_secs(),
             "planned"
         );
-        Ok(Prepared { instance_id, plan })
+        Ok(Prepared {
+            instance_id,
+            plan,
+            directory_reads,
+            estimate,
+        })
     }
 
     /// Carries out `actions` until done or until the deadline is near, adding the outcome to
@@ -454,7 +531,13 @@ impl Importer {
             }
             first = false;
             let batch: Vec<Action> = actions.by_ref().take(batch_size).collect();
-            outcomes.extend(executor.run(batch, self.options.concurrency).await);
+            let mut applied = std::pin::pin!(executor.run(batch, self.options.concurrency));
+            while let Some((action, outcome)) = applied.next().await {
+                if let Some((write, problem)) = outcome.progress(&action) {
+                    self.progress.wrote(write, problem);
+                }
+                outcomes.push((action, outcome));
+            }
         }
         for (action, applied) in outcomes {
             match applied {
@@ -825,15 +908,27 @@ impl ConnectUserImport {
         progress: &Progress,
     ) -> anyhow::Result<(String, Report)> {
         properties.validate()?;
-        let id = physical_id(&properties.instance_id()?, request);
-        let report = self
+        let instance_id = properties.instance_id()?;
+        let id = physical_id(&instance_id, request);
+        self.importer.resume_limiter(&progress.limiter);
+        self.importer
+            .progress()
+            .begin(request.request_type.as_str(), progress.earlier());
+        let deadline = self.run_deadline(request, progress);
+        let report = match self
             .importer
-            .reconcile(
-                &Owner::of(request),
-                properties,
-                self.run_deadline(request, progress),
-            )
-            .await?;
+            .reconcile(&Owner::of(request), properties, deadline)
+            .await
+        {
+            Ok(report) => report,
+            Err(error) => {
+                self.importer
+                    .progress()
+                    .failed(&instance_id, format!("{error:#}"), request.respond_by)
+                    .await;
+                return Err(error);
+            }
+        };
         Ok((id, progress.total(report)))
     }
 
@@ -860,14 +955,29 @@ impl ConnectUserImport {
     ) -> anyhow::Result<Outcome> {
         if !report.is_complete() && !self.relay.is_off() {
             if progress.room_for_another_run() {
-                let next = progress.next(report);
+                let next = progress.next(report, self.importer.limiter_state());
                 // Done before the core's own deadline, so that it never gives up this run (and
                 // answers) while the hand-on is in flight.
                 let by = request
                     .respond_by
                     .checked_sub(HAND_ON_MARGIN)
                     .unwrap_or(request.respond_by);
-                match self.relay.hand_on(&next.event(request)?, by).await {
+                let handed = self.relay.hand_on(&next.event(request)?, by).await;
+                let (state, note) = match &handed {
+                    HandOn::Accepted(_) | HandOn::Unconfirmed(_) => (
+                        ImportState::Continuing,
+                        format!("continues in run {}", next.hops + 1),
+                    ),
+                    HandOn::Refused(error) => (
+                        ImportState::Failed,
+                        format!("could not continue in a new run: {error:#}"),
+                    ),
+                };
+                self.importer
+                    .progress()
+                    .finish(state, report.not_done.len(), Some(note), by)
+                    .await;
+                match handed {
                     HandOn::Accepted(to_whom) => {
                         tracing::info!(
                             run = next.hops,
@@ -901,6 +1011,15 @@ impl ConnectUserImport {
                     }
                 }
             }
+            self.importer
+                .progress()
+                .finish(
+                    ImportState::Failed,
+                    report.not_done.len(),
+                    Some("no time left to continue before CloudFormation's deadline".to_owned()),
+                    request.respond_by,
+                )
+                .await;
             let limit = if progress.hops >= continuation::MAX_HOPS {
                 format!(
                     "reached the continuation's bound of {} hand-ons",
@@ -925,6 +1044,17 @@ impl ConnectUserImport {
                 limiter::RATE_ENV,
                 limiter::BURST_ENV,
             );
+        }
+        if !report.is_complete() {
+            self.importer
+                .progress()
+                .finish(
+                    ImportState::Failed,
+                    report.not_done.len(),
+                    Some("not finished before the function's deadline".to_owned()),
+                    request.respond_by,
+                )
+                .await;
         }
         outcome(id, report)
     }
@@ -1006,6 +1136,7 @@ impl CustomResource for ConnectUserImport {
         let progress = Progress::of(request)?;
         progress.within_bound()?;
         let owner = Owner::of(request);
+        self.importer.resume_limiter(&progress.limiter);
         let Some(report) = self
             .importer
             .remove(

@@ -1,27 +1,39 @@
-//! How failed calls are retried. The SDK's retry does the work (backoff, jitter, and in adaptive
-//! mode a client-side rate that drops after a throttle); this module only tunes it:
-//! - Connect: adaptive mode; `LimitExceededException` (the users-per-instance quota, also HTTP
-//!   429) is never retried, although the SDK counts it as throttling.
+//! How failed calls are retried. The SDK's retry does the work (backoff, jitter); this module
+//! only tunes it:
+//! - Connect: standard mode (the SDK's adaptive mode would slow every later call after one
+//!   throttle; our own limiter paces instead, and [`ThrottleFeedback`] tells it of a throttle);
+//!   `LimitExceededException` (the users-per-instance quota, also HTTP 429) is never retried,
+//!   although the SDK counts it as throttling.
 //! - Identity store: its `ThrottlingException` says when to come back in a `RetryAfterSeconds`
 //!   body field, which the SDK does not read (it reads only `x-amz-retry-after`).
 //!
 //! Each call is also bounded by the request's deadline (see `connect::Connect::call`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_connect::config::retry::{RetryConfig, RetryPartition, TokenBucket};
-use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    FinalizerInterceptorContextRef, InterceptorContext,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::retries::classifiers::{
     ClassifyRetry, RetryAction, RetryClassifierPriority,
 };
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::ErrorKind;
+
+use crate::limiter::RateLimiter;
 
 /// Attempts per call, the first included. High because Connect answers 429 often at 2 rps and
 /// 5xx are transient; the deadline, not this number, bounds the total time.
 pub const MAX_ATTEMPTS: u32 = 10;
 
 pub fn connect_retry_config() -> RetryConfig {
-    RetryConfig::adaptive()
+    RetryConfig::standard()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_initial_backoff(Duration::from_millis(250))
         .with_max_backoff(Duration::from_secs(8))
@@ -67,6 +79,35 @@ impl ClassifyRetry for NoRetryOnLimitExceeded {
     }
 }
 
+/// Tells the rate limiter of each attempt Connect throttled, so that the pacing backs off
+/// (the SDK retries the call itself).
+#[derive(Debug)]
+pub struct ThrottleFeedback {
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl Intercept for ThrottleFeedback {
+    fn name(&self) -> &'static str {
+        "Throttles slow the rate limiter"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let throttled = context.response().is_some_and(|response| {
+            response.status().as_u16() == 429
+                && response_error_code(response).as_deref() != Some("LimitExceededException")
+        });
+        if throttled && let Some(metadata) = cfg.load::<Metadata>() {
+            self.limiter.throttled(metadata.name());
+        }
+        Ok(())
+    }
+}
+
 /// Runs after the SDK's classifiers and retries an identity-store throttle after the time it
 /// asks for.
 #[derive(Debug, Default)]
@@ -104,7 +145,10 @@ impl ClassifyRetry for HonourRetryAfterSeconds {
 /// The error code of an AWS JSON or REST-JSON error response: the `x-amzn-errortype` header or
 /// the body's `__type` / `code`, without namespace or URI decorations.
 fn error_code(ctx: &InterceptorContext) -> Option<String> {
-    let response = ctx.response()?;
+    response_error_code(ctx.response()?)
+}
+
+fn response_error_code(response: &HttpResponse) -> Option<String> {
     let from_header = response
         .headers()
         .get("x-amzn-errortype")

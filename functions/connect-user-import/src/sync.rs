@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use stack_sync::{SyncTarget, Verdict, emit_metrics};
 
 use crate::plan::Owner;
+use crate::progress::{Earlier, ImportState};
 use crate::properties::Properties;
 use crate::{ConnectUserImport, Report, StackCheckpoint};
 
@@ -135,6 +136,8 @@ async fn sync_once(
         )));
     }
     let owner = Owner::new(&sync.stack_id, &sync.logical_resource_id);
+    let progress = resource.importer.progress();
+    progress.begin("Sync", Earlier::default());
     // The stack is checked again between batches of writes, not only before the first.
     let checkpoint = StackCheckpoint {
         guard,
@@ -142,10 +145,29 @@ async fn sync_once(
         logical_resource_id: &sync.logical_resource_id,
         physical_resource_id: &physical_resource_id,
     };
-    let report = resource
+    let report = match resource
         .importer
         .reconcile_checked(&owner, &properties, respond_by, Some(&checkpoint))
-        .await?;
+        .await
+    {
+        Ok(report) => report,
+        Err(error) => {
+            progress
+                .failed(&instance_id, format!("{error:#}"), respond_by)
+                .await;
+            return Err(error);
+        }
+    };
+    if !report.is_complete() && report.stopped.is_none() {
+        progress
+            .finish(
+                ImportState::Stopped,
+                report.not_done.len(),
+                Some("the sync's time ran out; the next sync goes on".to_owned()),
+                respond_by,
+            )
+            .await;
+    }
     Ok(Synced::Done(report))
 }
 

@@ -1312,12 +1312,12 @@ async fn connect_users(
         .map(|p| p.id.clone())
         .collect();
     let mut members = match directory.members(&groups, &groups, deadline).await {
-        Ok(members) => members,
+        Ok((members, _reads)) => members,
         Err(error) => {
             return fail(
                 name,
                 format!("could not read the assigned groups' members: {error:#}"),
-                "use credentials that may read the identity store (identitystore:ListGroupMemberships, identitystore:ListUsers)",
+                "use credentials that may read the identity store (identitystore:ListGroupMemberships, identitystore:ListUsers, identitystore:DescribeUser)",
             );
         }
     };
