@@ -446,7 +446,7 @@ async fn run_status(args: StatusArgs) -> anyhow::Result<u8> {
                 }
             } else if redraw {
                 // Clear the screen and draw from the top left.
-                print!("\x1b[2J\x1b[H{}\n", status::render(&current, now));
+                println!("\x1b[2J\x1b[H{}", status::render(&current, now));
             } else {
                 if last.is_some() {
                     println!();

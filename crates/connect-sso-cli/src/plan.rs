@@ -145,7 +145,7 @@ pub fn render(prepared: &Prepared) -> String {
             "at Connect's API quota the writes take about {}{}",
             human_duration(prepared.estimate),
             if prepared.estimate > CLOUDFORMATION_WAIT {
-                " (more than CloudFormation's hour: the deployment answers with ImportComplete=false and the import goes on in the background; watch it with connect-sso status)"
+                " (more than CloudFormation's hour: one deployment cannot finish it; see the import's README)"
             } else {
                 ""
             }

@@ -21,7 +21,7 @@ pub const WATCH_EVERY: Duration = Duration::from_secs(2);
 pub enum Status {
     /// The stack made the parameter; no import has written to it yet.
     NotStarted,
-    Recorded(ImportProgress),
+    Recorded(Box<ImportProgress>),
 }
 
 impl Status {
@@ -62,7 +62,7 @@ pub fn parse(value: &str) -> anyhow::Result<Status> {
     }
     let progress = serde_json::from_value(json)
         .context("does not hold an import's progress (a newer or older connect-sso?)")?;
-    Ok(Status::Recorded(progress))
+    Ok(Status::Recorded(Box::new(progress)))
 }
 
 /// The status for a person, as of `now` (seconds since the epoch).
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_person_sees_the_bar_counts_rate_and_finish() {
-        let text = render(&Status::Recorded(importing()), 36_403);
+        let text = render(&Status::Recorded(Box::new(importing())), 36_403);
         assert!(text.contains("run 3"), "{text}");
         assert!(
             text.contains(&format!("[{}{}]", "#".repeat(12), "-".repeat(18))),

@@ -700,12 +700,12 @@ impl ProgressWatcher {
             let mut seen: Vec<ImportProgress> = Vec::new();
             loop {
                 if let Ok(Status::Recorded(progress)) = status::read(&client, &parameter).await
-                    && seen.last() != Some(&progress)
+                    && seen.last() != Some(&*progress)
                 {
                     let now = connect_user_import::progress::epoch_seconds();
                     let text = status::render(&Status::Recorded(progress.clone()), now);
                     println!("   status | {}", text.replace('\n', "\n   status | "));
-                    seen.push(progress);
+                    seen.push(*progress);
                 }
                 if *stopped.borrow() {
                     return seen;
