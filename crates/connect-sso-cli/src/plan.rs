@@ -130,16 +130,7 @@ pub fn render(prepared: &Prepared) -> String {
             "  retained  {retained} (left the groups; OnUserRemoved is Retain)"
         ));
     }
-    let count = |kind: fn(&Action) -> bool| plan.count(kind);
-    lines.push(format!(
-        "{} to create, {} to update, {} to delete, {} unchanged, {} skipped, {} retained",
-        count(|a| matches!(a, Action::Create { .. })),
-        count(|a| matches!(a, Action::Update { .. })),
-        count(|a| matches!(a, Action::Delete { .. })),
-        plan.unchanged.len(),
-        plan.skipped.len(),
-        plan.retained.len()
-    ));
+    // The counts stay the last line; the estimate comes before them.
     if !plan.actions.is_empty() {
         lines.push(format!(
             "at Connect's API quota the writes take about {}{}",
@@ -151,6 +142,16 @@ pub fn render(prepared: &Prepared) -> String {
             }
         ));
     }
+    let count = |kind: fn(&Action) -> bool| plan.count(kind);
+    lines.push(format!(
+        "{} to create, {} to update, {} to delete, {} unchanged, {} skipped, {} retained",
+        count(|a| matches!(a, Action::Create { .. })),
+        count(|a| matches!(a, Action::Update { .. })),
+        count(|a| matches!(a, Action::Delete { .. })),
+        plan.unchanged.len(),
+        plan.skipped.len(),
+        plan.retained.len()
+    ));
     lines.join("\n")
 }
 

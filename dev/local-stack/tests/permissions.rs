@@ -59,13 +59,13 @@ fn a_template_with_a_grant_no_row_needs_fails() {
     let broken = edited(
         &template_text(),
         "                - identitystore:ListUsers\n",
-        "                - identitystore:ListUsers\n                - identitystore:DescribeUser\n",
+        "                - identitystore:ListUsers\n                - identitystore:GetUserId\n",
     );
     let problems = template_problems(&broken);
     assert_eq!(
         problems,
         [
-            "template.yaml ConnectUserImportFunction (connect-user-import) grants identitystore:DescribeUser, which no row of permissions.yaml needs"
+            "template.yaml ConnectUserImportFunction (connect-user-import) grants identitystore:GetUserId, which no row of permissions.yaml needs"
         ]
     );
 }
@@ -122,7 +122,7 @@ fn a_recorded_call_with_no_row_fails() {
     // A call the table lists for another function only, and one it lists nowhere.
     let unlisted = Call {
         function: "connect-user-import".into(),
-        call: "identitystore:DescribeUser".into(),
+        call: "sso-admin:CreateApplicationAssignment".into(),
     };
     let unknown = Call {
         function: "attribute-mapping".into(),
@@ -132,7 +132,7 @@ fn a_recorded_call_with_no_row_fails() {
         check_calls(&table, [&listed, &unlisted, &unknown]),
         [
             "attribute-mapping called sso-console:UpdateApplicationInstanceSecurityConfiguration, which permissions.yaml does not list for it",
-            "connect-user-import called identitystore:DescribeUser, which permissions.yaml does not list for it",
+            "connect-user-import called sso-admin:CreateApplicationAssignment, which permissions.yaml does not list for it",
         ]
     );
 }
