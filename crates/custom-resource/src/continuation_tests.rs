@@ -225,15 +225,16 @@ async fn a_hand_on_lambda_does_not_confirm_ends_in_time_and_is_never_followed_by
     let (bucket, received) = bucket().await;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(12);
-    let handled = dispatcher
-        .handle(
-            event(
-                &format!("{bucket}/answer"),
-                json!({"Units": 5, "UseTheWholeRun": true}),
-            ),
-            deadline,
-        )
-        .await;
+    let run = dispatcher.handle(
+        event(
+            &format!("{bucket}/answer"),
+            json!({"Units": 5, "UseTheWholeRun": true}),
+        ),
+        deadline,
+    );
+    let handled = tokio::time::timeout_at((deadline + Duration::from_secs(5)).into(), run)
+        .await
+        .expect("the run never ended: the hand-on is not bounded");
     let took = started.elapsed();
     assert_eq!(handled.unwrap(), Value::Null);
     assert!(!lock(&held).is_empty(), "the hand-on was attempted");
