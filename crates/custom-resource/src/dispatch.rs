@@ -336,58 +336,11 @@ impl<R: CustomResource> Dispatcher<R> {
         deadline: Instant,
         operation: Option<OperationId>,
     ) -> Decision {
-        let failed_id = failed_id(envelope);
-        let background = envelope
-            .carried
-            .as_ref()
-            .is_some_and(|carried| carried.background.is_some());
-        let nothing_to_delete = envelope.request_type == RequestType::Delete
-            && envelope
-                .physical_resource_id
-                .as_deref()
-                .is_none_or(is_failed_create_marker);
-        if nothing_to_delete && !background {
-            return Decision::answer(Answer::succeeded(
-                failed_id,
-                "nothing to delete: the Create of this resource failed",
-            ));
-        }
-        let handler = match &self.handler {
-            Handler::Ready(handler) => Arc::clone(handler),
-            Handler::StartFailed(error) => {
-                return Decision::answer(Answer::failed(
-                    failed_id,
-                    format!("the function could not start: {error}"),
-                ));
-            }
+        let (handler, carried) = match self.ready(envelope) {
+            Ok(ready) => ready,
+            Err(answer) => return Decision::answer(answer),
         };
-        if let RequestType::Unknown(other) = &envelope.request_type {
-            return Decision::answer(Answer::failed(
-                failed_id,
-                format!("unsupported RequestType {other}: expected Create, Update or Delete"),
-            ));
-        }
-        if envelope.carried.is_some() && !R::LONG_RUNNING {
-            return Decision::answer(Answer::failed(
-                failed_id,
-                format!(
-                    "refused, nothing done: the event carries a {CONTINUATION_KEY}, and this function never continues"
-                ),
-            ));
-        }
-        if let Some(problem) = &envelope.carried_unreadable {
-            return Decision::answer(Answer::failed(
-                failed_id,
-                format!("refused, nothing done: {problem}"),
-            ));
-        }
-        let carried = envelope
-            .carried
-            .clone()
-            .unwrap_or_else(|| Carried::first(&envelope.properties));
-        if let Some(why) = carried.past_bound() {
-            return Decision::answer(Answer::failed(failed_id, why));
-        }
+        let background = carried.background.is_some();
         let run = Run {
             envelope,
             carried,
@@ -396,6 +349,7 @@ impl<R: CustomResource> Dispatcher<R> {
         };
         let result = self.run_handler(handler, &run).await;
         let sensitive = sensitive_values::<R>(envelope);
+        let failed_id = failed_id(envelope);
         let mut decision = match result {
             Ok(Ok(Step::Done(outcome))) => Decision::answer(succeeded(outcome, failed_id)),
             Ok(Ok(Step::Continue(continuation))) => self.go_on(&run, continuation).await,
@@ -411,32 +365,69 @@ impl<R: CustomResource> Dispatcher<R> {
                 };
                 Decision::answer(Answer::failed(
                     physical_resource_id,
-                    scrub(format!("{:#}", failure.error()), &sensitive),
+                    format!("{:#}", failure.error()),
                 ))
             }
-            Err(problem) => Decision::answer(Answer::failed(failed_id, scrub(problem, &sensitive))),
+            Err(problem) => Decision::answer(Answer::failed(failed_id, problem)),
         };
-        // The handler's progress, too, may quote a sensitive value.
+        // Whatever the Reason quotes (the error, a panic, the handler's progress).
         if let Decision::Answer { answer, .. } = &mut decision
             && !answer.success
         {
             answer.reason = scrub(std::mem::take(&mut answer.reason), &sensitive);
         }
-        if !background {
-            return decision;
+        if background {
+            return after_background(decision);
         }
-        // CloudFormation was answered before: what this hop came to is only logged.
-        match decision {
-            Decision::Answer { answer, .. } if answer.success => {
-                tracing::info!(summary = %answer.reason, "the background continuation finished");
-                Decision::Ended
+        decision
+    }
+
+    /// The handler and what earlier runs handed on, or the answer given without running it.
+    fn ready(&self, envelope: &Envelope) -> Result<(Arc<R>, Carried), Answer> {
+        let failed_id = failed_id(envelope);
+        let background = envelope
+            .carried
+            .as_ref()
+            .is_some_and(|carried| carried.background.is_some());
+        let nothing_to_delete = envelope.request_type == RequestType::Delete
+            && envelope
+                .physical_resource_id
+                .as_deref()
+                .is_none_or(is_failed_create_marker);
+        if nothing_to_delete && !background {
+            return Err(Answer::succeeded(
+                failed_id,
+                "nothing to delete: the Create of this resource failed",
+            ));
+        }
+        let handler = match &self.handler {
+            Handler::Ready(handler) => Arc::clone(handler),
+            Handler::StartFailed(error) => {
+                return Err(Answer::failed(
+                    failed_id,
+                    format!("the function could not start: {error}"),
+                ));
             }
-            Decision::Answer { answer, .. } => {
-                tracing::error!(reason = %answer.reason, "the background continuation stopped; \
-                    CloudFormation was answered before, a later deployment or sync picks the work up");
-                Decision::Ended
-            }
-            other => other,
+        };
+        let refusal = match &envelope.request_type {
+            RequestType::Unknown(other) => Some(format!(
+                "unsupported RequestType {other}: expected Create, Update or Delete"
+            )),
+            _ if envelope.carried.is_some() && !R::LONG_RUNNING => Some(format!(
+                "refused, nothing done: the event carries a {CONTINUATION_KEY}, and this function never continues"
+            )),
+            _ => envelope
+                .carried_unreadable
+                .as_ref()
+                .map(|problem| format!("refused, nothing done: {problem}")),
+        };
+        let carried = envelope
+            .carried
+            .clone()
+            .unwrap_or_else(|| Carried::first(&envelope.properties));
+        match refusal.or_else(|| carried.past_bound()) {
+            Some(reason) => Err(Answer::failed(failed_id, reason)),
+            None => Ok((handler, carried)),
         }
     }
 
@@ -511,18 +502,7 @@ impl<R: CustomResource> Dispatcher<R> {
         if let Some(outcome) = continuation.answer_now.clone()
             && !in_background
         {
-            let answer = succeeded(outcome, failed_id(envelope));
-            let then = (answer.success && self.can_continue()).then(|| {
-                let background = Background {
-                    operation: run.operation.clone(),
-                    physical_resource_id: answer.physical_resource_id.clone(),
-                };
-                envelope.hop_event(&carried.next(&continuation, Some(background)))
-            });
-            if then.is_none() && answer.success {
-                tracing::error!(%progress, "answering now, but this function cannot continue in the background");
-            }
-            return Decision::Answer { answer, then };
+            return self.answer_now(run, outcome, &continuation);
         }
         let Some(relay) = self.relay.as_ref().filter(|_| R::LONG_RUNNING) else {
             return Decision::answer(Answer::failed(
@@ -578,6 +558,23 @@ impl<R: CustomResource> Dispatcher<R> {
         }
     }
 
+    /// SUCCESS now, and once it is delivered, the background hop that goes on.
+    fn answer_now(&self, run: &Run<'_>, outcome: Outcome, continuation: &Continuation) -> Decision {
+        let answer = succeeded(outcome, failed_id(run.envelope));
+        let then = (answer.success && self.can_continue()).then(|| {
+            let background = Background {
+                operation: run.operation.clone(),
+                physical_resource_id: answer.physical_resource_id.clone(),
+            };
+            run.envelope
+                .hop_event(&run.carried.next(continuation, Some(background)))
+        });
+        if then.is_none() && answer.success {
+            tracing::error!(progress = %continuation.progress, "answering now, but this function cannot continue in the background");
+        }
+        Decision::Answer { answer, then }
+    }
+
     async fn other_event(&self, event: Value, deadline: Instant) -> anyhow::Result<Value> {
         let handler = match &self.handler {
             Handler::Ready(handler) => Arc::clone(handler),
@@ -598,6 +595,22 @@ impl<R: CustomResource> Dispatcher<R> {
                 Err(anyhow::anyhow!("timed out before the function's deadline"))
             }
         }
+    }
+}
+
+/// What a background run came to is only logged: CloudFormation was answered before.
+fn after_background(decision: Decision) -> Decision {
+    match decision {
+        Decision::Answer { answer, .. } if answer.success => {
+            tracing::info!(summary = %answer.reason, "the background continuation finished");
+            Decision::Ended
+        }
+        Decision::Answer { answer, .. } => {
+            tracing::error!(reason = %answer.reason, "the background continuation stopped; \
+                CloudFormation was answered before, a later deployment or sync picks the work up");
+            Decision::Ended
+        }
+        other => other,
     }
 }
 
