@@ -3,21 +3,12 @@ with a boto3 client made at import time, answering the same cheap Delete the fun
 (an id it did not make: nothing to do, SUCCESS)."""
 
 import json
-import os
 
 import boto3
 from crhelper import CfnResource
 
 # crhelper's default waits 120 s before answering a Delete; no real resource needs it here.
-# ssl_verify is crhelper's own setting for a CA bundle: the benchmark's throw-away CA (in
-# SSL_CERT_FILE) is given to it that way, as a team behind a corporate CA would (None = default).
-helper = CfnResource(
-    json_logging=False,
-    log_level="INFO",
-    boto_level="CRITICAL",
-    sleep_on_delete=0,
-    ssl_verify=os.environ.get("SSL_CERT_FILE"),
-)
+helper = CfnResource(json_logging=False, log_level="INFO", boto_level="CRITICAL", sleep_on_delete=0)
 iam = boto3.client("iam")
 
 

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use local_lambda::{FunctionProcess, Outcome, ResponseBucket, cloudformation_event};
+use local_lambda::{
+    FunctionProcess, LOCAL_STACK_ID, Outcome, ResponseBucket, StackStatus, cloudformation_event,
+};
 
 use crate::subjects::{Subject, UNKNOWN_PHYSICAL_ID};
 use crate::tls_front::TlsFront;
@@ -34,14 +36,25 @@ pub struct Sample {
     pub aws_connections: u64,
 }
 
-/// The surroundings of every cold start: the response bucket and a stand-in for AWS that only
-/// counts connections (init and this request must make none).
+/// The surroundings of every cold start: the response bucket, CloudFormation (every function
+/// checks that its stack is in an operation before it obeys an event: one DescribeStacks), and a
+/// stand-in for every other AWS endpoint that only counts connections (init and this request must
+/// make none).
 pub struct Harness {
     bucket: ResponseBucket,
+    cloudformation: StackStatus,
     tripwire: Tripwire,
     extra_env: Vec<(String, String)>,
-    /// The https ResponseURL, when measuring with TLS (its CA goes into `SSL_CERT_FILE`).
-    tls: Option<TlsFront>,
+    /// The https fronts of the ResponseURL and of CloudFormation, when measuring with TLS (their
+    /// CA goes into `SSL_CERT_FILE`).
+    tls: Option<[TlsFront; 2]>,
+}
+
+/// The stack of every benchmark event, in the state of a stack whose update deletes a resource.
+async fn cloudformation_stand_in() -> anyhow::Result<StackStatus> {
+    let stand_in = StackStatus::start().await?;
+    stand_in.set_stack(LOCAL_STACK_ID, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
+    Ok(stand_in)
 }
 
 impl Harness {
@@ -49,6 +62,7 @@ impl Harness {
     pub async fn start(extra_env: Vec<(String, String)>) -> anyhow::Result<Self> {
         Ok(Self {
             bucket: ResponseBucket::start().await?,
+            cloudformation: cloudformation_stand_in().await?,
             tripwire: Tripwire::start().await?,
             extra_env,
             tls: None,
@@ -62,20 +76,29 @@ impl Harness {
         tls_dir: &Path,
     ) -> anyhow::Result<Self> {
         let bucket = ResponseBucket::start().await?;
-        let backend = bucket_address(&bucket.url("probe"))?;
-        let tls = TlsFront::start(backend, tls_dir).await?;
+        let cloudformation = cloudformation_stand_in().await?;
+        let backends = [
+            bucket_address(&bucket.url("probe"))?,
+            bucket_address(&cloudformation.endpoint())?,
+        ];
+        let [response_front, cloudformation_front]: [TlsFront; 2] =
+            TlsFront::start(&backends, tls_dir)
+                .await?
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("expected two TLS fronts"))?;
         Ok(Self {
             bucket,
+            cloudformation,
             tripwire: Tripwire::start().await?,
             extra_env,
-            tls: Some(tls),
+            tls: Some([response_front, cloudformation_front]),
         })
     }
 
     fn response_url(&self, key: &str) -> String {
         let url = self.bucket.url(key);
         match &self.tls {
-            Some(tls) => tls.https_url(&url),
+            Some([response_front, _]) => response_front.https_url(&url),
             None => url,
         }
     }
@@ -84,22 +107,31 @@ impl Harness {
     /// (region, static credentials, the Runtime API): every AWS endpoint points at the tripwire.
     fn environment(&self) -> Vec<(String, String)> {
         let endpoint = format!("http://{}", self.tripwire.address);
+        let cloudformation = match &self.tls {
+            Some([_, cloudformation_front]) => {
+                format!("https://localhost:{}", cloudformation_front.port)
+            }
+            None => self.cloudformation.endpoint(),
+        };
+        // Not LAMBDA_TASK_ROOT: outside Lambda the functions accept a ResponseURL that is not
+        // CloudFormation's S3 bucket (`CONNECT_SSO_TEST_ANY_RESPONSE_URL`, which FunctionProcess
+        // sets), and this bucket is on loopback. Nothing else in them reads it.
         [
             ("AWS_SESSION_TOKEN", "bench-session-token"),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
             ("_HANDLER", "bootstrap"),
-            ("LAMBDA_TASK_ROOT", "/var/task"),
             ("LAMBDA_RUNTIME_DIR", "/var/runtime"),
             ("TZ", ":UTC"),
             ("LANG", "en_US.UTF-8"),
             ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_CLOUDFORMATION", cloudformation.as_str()),
         ]
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
-        .chain(self.tls.iter().map(|tls| {
+        .chain(self.tls.iter().map(|[response_front, _]| {
             (
                 "SSL_CERT_FILE".to_owned(),
-                tls.ca_pem_file.display().to_string(),
+                response_front.ca_pem_file.display().to_string(),
             )
         }))
         .chain(self.extra_env.iter().cloned())

@@ -1,7 +1,8 @@
-//! An https ResponseURL: a TLS front on loopback, with a throw-away CA the functions trust through
-//! `SSL_CERT_FILE`, passing the decrypted bytes to the plain-http response bucket. Every cold
-//! start makes a new connection, so every answer pays a full TLS handshake and a certificate
-//! verification against the function's trust store, as it does against S3.
+//! An https ResponseURL and CloudFormation endpoint: TLS fronts on loopback, with a throw-away CA
+//! the functions trust through `SSL_CERT_FILE`, passing the decrypted bytes to the plain-http
+//! response bucket and CloudFormation stand-in. Every cold start makes new connections, so every
+//! answer pays full TLS handshakes and certificate verifications against the function's trust
+//! store, as it does against S3 and CloudFormation.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,8 +18,8 @@ pub struct TlsFront {
 }
 
 impl TlsFront {
-    /// Starts the front for `backend`, writing the CA certificate to `dir/ca.pem`.
-    pub async fn start(backend: SocketAddr, dir: &Path) -> anyhow::Result<Self> {
+    /// Starts one front per backend, all with certificates of one CA written to `dir/ca.pem`.
+    pub async fn start(backends: &[SocketAddr], dir: &Path) -> anyhow::Result<Vec<Self>> {
         // rcgen's default ECDSA P-256 keys (S3 presents an RSA-2048 chain, two certificates
         // deep: a client verifies either in well under a millisecond on a full core).
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
@@ -34,20 +35,36 @@ impl TlsFront {
             .signed_by(&server_key, &issuer)?;
 
         std::fs::create_dir_all(dir)?;
-        let ca_pem_file = dir.join("ca.pem");
+        // Absolute: a function may change directory before it reads SSL_CERT_FILE (the Python
+        // peer's wrapper does), and a relative path then names nothing.
+        let ca_pem_file = std::path::absolute(dir.join("ca.pem"))?;
         std::fs::write(&ca_pem_file, ca.pem())
             .with_context(|| format!("writing {}", ca_pem_file.display()))?;
 
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![server.der().clone(), ca.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
-        )?;
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![server.der().clone(), ca.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+            )?,
+        );
+        let mut fronts = Vec::with_capacity(backends.len());
+        for &backend in backends {
+            fronts.push(Self::serve(backend, Arc::clone(&config), ca_pem_file.clone()).await?);
+        }
+        Ok(fronts)
+    }
+
+    async fn serve(
+        backend: SocketAddr,
+        config: Arc<rustls::ServerConfig>,
+        ca_pem_file: PathBuf,
+    ) -> anyhow::Result<Self> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let port = listener.local_addr()?.port();
         let server = tokio::spawn(async move {
