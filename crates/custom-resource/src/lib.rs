@@ -47,6 +47,7 @@ mod properties;
 mod response;
 mod runtime;
 mod sender;
+pub mod value;
 
 use std::collections::BTreeMap;
 use std::future::Future;

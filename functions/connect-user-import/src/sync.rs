@@ -125,7 +125,7 @@ async fn sync_once(
     };
     // The resource's physical id names the instance it manages: a schedule whose properties
     // name another instance is out of date, and must not import into it.
-    let instance_id = properties.instance_id()?;
+    let instance_id = properties.instance_id();
     let stack_guid = stack_guid(&sync.stack_id);
     let expected = format!("{instance_id}/{stack_guid}/{}", sync.logical_resource_id);
     if physical_resource_id != expected {

@@ -142,7 +142,7 @@ async fn sync_once(
             physical_resource_id,
         } => physical_resource_id,
     };
-    let name = properties.provider_name(request)?;
+    let name = properties.provider_name(request);
     if provider_name(&arn) != Some(name.as_str()) {
         return Ok(Synced::Skipped(format!(
             "the resource's provider is {arn}, the schedule's properties name {name}: the schedule is out of date \
