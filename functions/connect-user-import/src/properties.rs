@@ -312,6 +312,7 @@ mod tests {
         for bad in [
             "arn:aws:connect:eu-west-1:123:instance/abc/agent/x",
             "arn:aws:iam::123456789012:role/abc",
+            "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc",
             "has space",
         ] {
             let e = parse(json!({"InstanceId": bad, "Groups": ["g"]})).unwrap_err();
