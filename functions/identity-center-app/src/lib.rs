@@ -32,12 +32,12 @@ mod principals;
 
 use std::collections::BTreeSet;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use arn::{Region, RoleArn};
 use aws_config::SdkConfig;
 use custom_resource::lenient;
 use custom_resource::value::{HttpsUrl, NonBlank};
-use custom_resource::{CustomResource, Outcome, Request, Update, failed_after_creating};
+use custom_resource::{CustomResource, Failure, Outcome, Request, Step, Update};
 use identity_center::access::{ExternalId, session_name};
 use identity_center::model::{
     ApplicationInstance, CUSTOM_SAML_TEMPLATE_ID, DisplayData, ServiceProviderConfig, Status,
@@ -215,7 +215,7 @@ impl IdentityCenterSamlApp {
         &self,
         request: &Request,
         properties: &Properties,
-    ) -> anyhow::Result<Outcome> {
+    ) -> Result<Step, Failure> {
         let clients = self
             .clients(request, properties, &self.region(properties)?)
             .await?;
@@ -245,7 +245,9 @@ impl IdentityCenterSamlApp {
             outcome(&clients.identity_center, &application, &instance).await
         }
         .await;
-        result.map_err(|error| failed_after_creating(application.to_string(), error))
+        result
+            .map(Step::Done)
+            .map_err(|error| Failure::partially_created(application.to_string(), error))
     }
 }
 
@@ -268,15 +270,11 @@ impl CustomResource for IdentityCenterSamlApp {
     type Properties = Properties;
     const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
-    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
+    async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
         self.create_application(request, &properties).await
     }
 
-    async fn update(
-        &self,
-        request: &Request,
-        update: Update<Properties>,
-    ) -> anyhow::Result<Outcome> {
+    async fn update(&self, request: &Request, update: Update<Properties>) -> Result<Step, Failure> {
         let new = update.new;
         let Some(application) = ApplicationArn::parse(&update.physical_resource_id) else {
             tracing::warn!(physical_resource_id = %update.physical_resource_id, "not an application ARN: creating one");
@@ -312,10 +310,11 @@ impl CustomResource for IdentityCenterSamlApp {
                         .map(|(key, value)| (key.as_str(), value.as_str())),
                 ) =>
             {
-                bail!(
+                return Err(anyhow!(
                     "application {application} does not carry this resource's ownership tags: it was not made by this stack's {} and is left unchanged",
                     request.logical_resource_id
                 )
+                .into());
             }
             Some(_) => {}
         }
@@ -333,7 +332,9 @@ impl CustomResource for IdentityCenterSamlApp {
         };
         configure(identity_center, &application, &new).await?;
         sync_assignments(identity_center, &application, &desired, &previous).await?;
-        outcome(identity_center, &application, &instance).await
+        Ok(outcome(identity_center, &application, &instance)
+            .await?
+            .into())
     }
 
     async fn delete(
@@ -341,10 +342,10 @@ impl CustomResource for IdentityCenterSamlApp {
         request: &Request,
         physical_resource_id: &str,
         properties: Properties,
-    ) -> anyhow::Result<()> {
+    ) -> Result<Step<()>, Failure> {
         let Some(application) = ApplicationArn::parse(physical_resource_id) else {
             tracing::info!(%physical_resource_id, "not an application ARN: nothing of ours to delete");
-            return Ok(());
+            return Ok(Step::Done(()));
         };
         let identity_center = self
             .clients(request, &properties, &self.region(&properties)?)
@@ -362,7 +363,7 @@ impl CustomResource for IdentityCenterSamlApp {
             .any(|instance| application.is_in_instance(&instance.arn))
         {
             tracing::info!(%instance_arn, application_arn = %application, "the Identity Center instance of the application does not exist or is not visible here: nothing to delete");
-            return Ok(());
+            return Ok(Step::Done(()));
         }
         let application_arn = application.to_string();
         match identity_center
@@ -371,7 +372,7 @@ impl CustomResource for IdentityCenterSamlApp {
         {
             None => {
                 tracing::info!(%application_arn, "the application is already gone");
-                return Ok(());
+                return Ok(Step::Done(()));
             }
             Some(tags)
                 if !request.owns(
@@ -380,11 +381,12 @@ impl CustomResource for IdentityCenterSamlApp {
                 ) =>
             {
                 tracing::warn!(%application_arn, "the application was not made by this resource: left alone");
-                return Ok(());
+                return Ok(Step::Done(()));
             }
             Some(_) => {}
         }
-        delete_application(&identity_center, &application).await
+        delete_application(&identity_center, &application).await?;
+        Ok(Step::Done(()))
     }
 }
 
