@@ -466,11 +466,11 @@ async fn bad_properties_fail_naming_the_property_before_any_call() {
         (with("SessionDuration", json!("PT13H")), "invalid property SessionDuration: 'PT13H'".to_owned()),
         (with("SessionDuration", json!("12h")), "invalid property SessionDuration: '12h'".to_owned()),
         (with("SubjectFormat", json!("email")), "invalid property SubjectFormat: 'email' is not one of unspecified, emailAddress, persistent, transient".to_owned()),
-        (with("RoleArn", json!("arn:aws:iam::210987654321:user/bob")), "invalid property RoleArn: 'arn:aws:iam::210987654321:user/bob' is not an IAM ARN".to_owned()),
-        (with("SamlProviderArn", json!("IdentityCenter")), "invalid property SamlProviderArn: 'IdentityCenter' is not an IAM ARN".to_owned()),
-        (with("SamlProviderArn", json!("arn:aws:iam::111111111111:saml-provider/IdentityCenter")), format!("invalid properties RoleArn and SamlProviderArn: the role {ROLE} (account 210987654321) and the SAML provider arn:aws:iam::111111111111:saml-provider/IdentityCenter (account 111111111111) must be in the same account, the Amazon Connect account")),
+        (with("RoleArn", json!("arn:aws:iam::210987654321:user/bob")), "invalid property RoleArn: 'arn:aws:iam::210987654321:user/bob' is not an IAM role ARN".to_owned()),
+        (with("SamlProviderArn", json!("IdentityCenter")), "invalid property SamlProviderArn: 'IdentityCenter' is not an IAM SAML provider ARN".to_owned()),
+        (with("SamlProviderArn", json!("arn:aws:iam::111111111111:saml-provider/IdentityCenter")), format!("invalid properties: RoleArn and SamlProviderArn must be in the same account, the Amazon Connect account: the role {ROLE} is in account 210987654321, the SAML provider arn:aws:iam::111111111111:saml-provider/IdentityCenter in account 111111111111")),
         (with("AdditionalAttributes", json!({ROLE_KEY: "x"})), format!("invalid property AdditionalAttributes: '{ROLE_KEY}' is set by RoleArn/SamlProviderArn")),
-        (with("AdditionalAttributes", json!({"Email": ""})), "invalid property AdditionalAttributes: 'Email'".to_owned()),
+        (with("AdditionalAttributes", json!({"Email": ""})), "invalid property AdditionalAttributes.Email: it must not be empty".to_owned()),
         (with("AdditionalAttributes", json!(["Email"])), "invalid property AdditionalAttributes".to_owned()),
         (with("IdentityCenterRegion", json!("Virginia")), "invalid property IdentityCenterRegion: 'Virginia'".to_owned()),
     ];
@@ -756,7 +756,7 @@ async fn role_properties_are_checked_before_any_call() {
         ),
         (
             orphan_id,
-            "invalid property IdentityCenterExternalId: it is only used to assume IdentityCenterRoleArn",
+            "invalid properties: IdentityCenterExternalId is only used to assume IdentityCenterRoleArn",
         ),
     ] {
         let answer = run(&function, stack_event(&stack_name, "Create", props)).await;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_identitystore::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_identitystore::types::{AlternateIdentifier, MemberId, UniqueAttribute, UserStatus};
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::Document;
 
@@ -20,8 +21,17 @@ pub async fn identity_store_id(
     client: &aws_sdk_ssoadmin::Client,
     deadline: Instant,
 ) -> anyhow::Result<String> {
-    let output = bounded(deadline, client.list_instances().send())
+    let output = tokio::time::timeout_at(deadline.into(), client.list_instances().send())
         .await
+        .map_err(|_| anyhow!("no answer before the deadline"))
+        .and_then(|answer| {
+            answer.map_err(|error| {
+                anyhow!(
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&error)
+                )
+            })
+        })
         .context("IdentityStoreId not given and sso-admin ListInstances failed")?;
     output
         .instances()
@@ -57,7 +67,7 @@ impl Directory {
             .send();
         match bounded(deadline, request).await {
             Ok(output) => return Ok(output.group_id().to_owned()),
-            Err(error) if !error.is("ResourceNotFoundException") => {
+            Err(error) if !error.is_not_found() => {
                 return Err(error).with_context(|| {
                     format!("identitystore GetGroupId for {property} {name_or_id:?}")
                 });
@@ -72,9 +82,7 @@ impl Directory {
             .send();
         match bounded(deadline, request).await {
             Ok(output) => Ok(output.group_id().to_owned()),
-            Err(error)
-                if error.is("ResourceNotFoundException") || error.is("ValidationException") =>
-            {
+            Err(error) if error.is_not_found() || error.is_validation() => {
                 bail!(
                     "invalid property {property}: no group {name_or_id:?} in identity store {}: give a group's exact display name or its id",
                     self.identity_store_id
@@ -92,30 +100,26 @@ impl Directory {
         group_id: &str,
         deadline: Instant,
     ) -> anyhow::Result<Vec<String>> {
+        let mut pages = self
+            .client
+            .list_group_memberships()
+            .identity_store_id(&self.identity_store_id)
+            .group_id(group_id)
+            .max_results(PAGE)
+            .into_paginator()
+            .send();
         let mut members = Vec::new();
-        let mut next_token = None;
-        loop {
-            let request = self
-                .client
-                .list_group_memberships()
-                .identity_store_id(&self.identity_store_id)
-                .group_id(group_id)
-                .max_results(PAGE)
-                .set_next_token(next_token)
-                .send();
-            let page = bounded(deadline, request).await.with_context(|| {
-                format!("identitystore ListGroupMemberships for group {group_id}")
-            })?;
+        while let Some(page) = next_page(deadline, &mut pages)
+            .await
+            .with_context(|| format!("identitystore ListGroupMemberships for group {group_id}"))?
+        {
             for membership in page.group_memberships() {
                 if let Some(MemberId::UserId(user_id)) = membership.member_id() {
                     members.push(user_id.clone());
                 }
             }
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(members);
-            }
         }
+        Ok(members)
     }
 
     /// The members of `groups` (ids), each with every group of `all_groups` it belongs to.
@@ -149,19 +153,18 @@ impl Directory {
 
     /// Every user of the store: ListUsers returns whole users, 100 a page, so no per-user call.
     async fn users(&self, deadline: Instant) -> anyhow::Result<Vec<DirectoryUser>> {
+        let mut pages = self
+            .client
+            .list_users()
+            .identity_store_id(&self.identity_store_id)
+            .max_results(PAGE)
+            .into_paginator()
+            .send();
         let mut users = Vec::new();
-        let mut next_token = None;
-        loop {
-            let request = self
-                .client
-                .list_users()
-                .identity_store_id(&self.identity_store_id)
-                .max_results(PAGE)
-                .set_next_token(next_token)
-                .send();
-            let page = bounded(deadline, request)
-                .await
-                .context("identitystore ListUsers")?;
+        while let Some(page) = next_page(deadline, &mut pages)
+            .await
+            .context("identitystore ListUsers")?
+        {
             users.extend(page.users().iter().map(|user| {
                 let phone = user
                     .phone_numbers()
@@ -195,55 +198,74 @@ impl Directory {
                     group_ids: BTreeSet::new(),
                 }
             }));
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(users);
-            }
         }
+        Ok(users)
     }
 }
 
-/// A failed identity-store or sso-admin call: its error code and a readable text.
+/// A failed identity-store call.
 #[derive(Debug)]
-pub struct StoreError {
-    code: Option<String>,
-    text: String,
+pub enum StoreError {
+    TimedOut,
+    Api(Box<aws_sdk_identitystore::Error>),
 }
 
 impl StoreError {
-    fn is(&self, code: &str) -> bool {
-        self.code.as_deref() == Some(code)
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::Api(error) if matches!(**error, aws_sdk_identitystore::Error::ResourceNotFoundException(_)))
+    }
+
+    fn is_validation(&self) -> bool {
+        matches!(self, Self::Api(error) if matches!(**error, aws_sdk_identitystore::Error::ValidationException(_)))
     }
 }
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
+        match self {
+            Self::TimedOut => f.write_str("no answer before the deadline"),
+            Self::Api(error) => match (error.code(), error.message()) {
+                (Some(code), Some(message)) => write!(f, "{code}: {message}"),
+                _ => write!(
+                    f,
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(error.as_ref())
+                ),
+            },
+        }
     }
 }
 
 impl std::error::Error for StoreError {}
 
-/// Runs an identity-store (or sso-admin) call, giving up at the deadline.
+/// Runs an identity-store call, giving up at the deadline.
 async fn bounded<T, E>(
     deadline: Instant,
     request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 ) -> Result<T, StoreError>
 where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    aws_sdk_identitystore::Error: From<SdkError<E, HttpResponse>>,
 {
     match tokio::time::timeout_at(deadline.into(), request).await {
         Ok(Ok(output)) => Ok(output),
-        Ok(Err(error)) => Err(StoreError {
-            code: error.code().map(str::to_owned),
-            text: match (error.code(), error.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                _ => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
-            },
-        }),
-        Err(_) => Err(StoreError {
-            code: None,
-            text: "no answer before the deadline".to_owned(),
-        }),
+        Ok(Err(error)) => Err(StoreError::Api(Box::new(error.into()))),
+        Err(_) => Err(StoreError::TimedOut),
+    }
+}
+
+/// The paginator's next page (`None` after the last), giving up at the deadline.
+async fn next_page<P, E>(
+    deadline: Instant,
+    pages: &mut PaginationStream<Result<P, SdkError<E, HttpResponse>>>,
+) -> Result<Option<P>, StoreError>
+where
+    aws_sdk_identitystore::Error: From<SdkError<E, HttpResponse>>,
+{
+    match tokio::time::timeout_at(deadline.into(), pages.next()).await {
+        Err(_) => Err(StoreError::TimedOut),
+        Ok(None) => Ok(None),
+        Ok(Some(page)) => page
+            .map(Some)
+            .map_err(|error| StoreError::Api(Box::new(error.into()))),
     }
 }

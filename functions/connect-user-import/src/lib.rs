@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use aws_config::SdkConfig;
+use aws_sdk_connect::types::DirectoryType;
+use custom_resource::value::NonBlank;
 use custom_resource::{Continuation, CustomResource, Failure, Outcome, Request, Step, Update};
 use identity_center::access::session_name;
 use identity_center::{Caller, Destination};
@@ -312,10 +314,10 @@ impl Importer {
             }
             let users = match self.connect.users(instance_id, deadline).await {
                 Ok(users) => users,
-                Err(error) if error.is("ResourceNotFoundException") && round == 0 => {
+                Err(error) if error.is_not_found() && round == 0 => {
                     return Ok(None);
                 }
-                Err(error) if error.is("ResourceNotFoundException") => break,
+                Err(error) if error.is_not_found() => break,
                 Err(error) => {
                     return Err(error)
                         .context("reading the instance's users (connect ListUsers/SearchUsers)");
@@ -357,10 +359,10 @@ impl Importer {
         deadline: Instant,
     ) -> anyhow::Result<Prepared> {
         properties.validate()?;
-        let instance_id = properties.instance_id()?;
+        let instance_id = properties.instance_id();
         let management = self
             .connect
-            .identity_management_type(&instance_id, deadline)
+            .identity_management_type(instance_id, deadline)
             .await
             .context("connect DescribeInstance")?
             .with_context(|| {
@@ -368,13 +370,14 @@ impl Importer {
                     "invalid property InstanceId: Connect instance {instance_id} does not exist"
                 )
             })?;
-        if management != "SAML" {
+        if management != DirectoryType::Saml {
             bail!(
-                "invalid property InstanceId: Connect instance {instance_id} uses {management} identity management; \
-                 this import (users signing in through IAM Identity Center) needs a SAML instance"
+                "invalid property InstanceId: Connect instance {instance_id} uses {} identity management; \
+                 this import (users signing in through IAM Identity Center) needs a SAML instance",
+                management.as_str()
             );
         }
-        let settings = self.settings(&instance_id, properties, deadline).await?;
+        let settings = self.settings(instance_id, properties, deadline).await?;
         let (directory, groups, destination) = self.directory(owner, properties, deadline).await?;
         let settings = Settings {
             rules: settings
@@ -394,7 +397,7 @@ impl Importer {
             .map_err(read_in(&destination))?;
         let users = self
             .connect
-            .users(&instance_id, deadline)
+            .users(instance_id, deadline)
             .await
             .context("reading the instance's users (connect ListUsers/SearchUsers)")?;
         let plan = plan::plan(&members, &users, &settings, owner);
@@ -407,7 +410,10 @@ impl Importer {
             skipped = plan.skipped.len(),
             "planned"
         );
-        Ok(Prepared { instance_id, plan })
+        Ok(Prepared {
+            instance_id: instance_id.to_owned(),
+            plan,
+        })
     }
 
     /// Carries out `actions` until done or until the deadline is near, adding the outcome to
@@ -497,12 +503,13 @@ impl Importer {
             .routing_profiles(instance_id, deadline)
             .await
             .context("connect ListRoutingProfiles")?;
-        let security_ids = |property: &str, names: &[String]| -> anyhow::Result<BTreeSet<String>> {
-            names
-                .iter()
-                .map(|name| profile_id(&security, name, property, "security"))
-                .collect()
-        };
+        let security_ids =
+            |property: &str, names: &[NonBlank]| -> anyhow::Result<BTreeSet<String>> {
+                names
+                    .iter()
+                    .map(|name| profile_id(&security, name, property, "security"))
+                    .collect()
+            };
         let mut rules = Vec::new();
         for (index, rule) in properties.group_rules.iter().enumerate() {
             rules.push(Rule {
@@ -562,9 +569,8 @@ impl Importer {
     ) -> anyhow::Result<(Directory, Groups, Destination)> {
         let region = properties
             .identity_center_region
-            .as_deref()
-            .map(str::trim)
-            .filter(|region| !region.is_empty())
+            .as_ref()
+            .map(arn::Region::as_str)
             .or_else(|| self.sdk_config.region().map(|region| region.as_ref()))
             .context("no IdentityCenterRegion given and the function has no AWS region")?
             .to_owned();
@@ -804,7 +810,7 @@ impl ConnectUserImport {
     /// request did: done, or to be continued by the core in a new run.
     async fn import(&self, request: &Request, properties: &Properties) -> Result<Step, Failure> {
         properties.validate()?;
-        let id = physical_id(&properties.instance_id()?, request);
+        let id = physical_id(properties.instance_id(), request);
         let done_before: DoneBefore = request.state()?.unwrap_or_default();
         let report = self
             .importer

@@ -46,7 +46,7 @@ impl ScheduledSync for ConnectUserImport {
     ) -> anyhow::Result<Synced> {
         // The resource's physical id names the instance it manages: a schedule whose properties
         // name another instance is out of date, and must not import into it.
-        let instance_id = properties.instance_id()?;
+        let instance_id = properties.instance_id();
         let owner = &settled.owner;
         let expected = format!(
             "{instance_id}/{}/{}",

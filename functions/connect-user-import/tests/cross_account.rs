@@ -225,7 +225,7 @@ async fn role_properties_are_checked_before_any_call() {
         ),
         (
             json!({"IdentityCenterExternalId": "connect-sso-external-id"}),
-            "invalid property IdentityCenterExternalId: it is only used to assume IdentityCenterRoleArn",
+            "invalid properties: IdentityCenterExternalId is only used to assume IdentityCenterRoleArn",
         ),
     ] {
         let answer = w.send(&resource, w.create_event(&w.props(extra))).await;

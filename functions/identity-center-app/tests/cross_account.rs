@@ -150,7 +150,7 @@ async fn role_properties_are_checked_before_any_call() {
         ),
         (
             with(json!(""), json!("connect-sso-external-id")),
-            "invalid property IdentityCenterExternalId: it is only used to assume IdentityCenterRoleArn, which is not given",
+            "invalid properties: IdentityCenterExternalId is only used to assume IdentityCenterRoleArn, which is not given",
         ),
         (
             with(json!(role_arn()), json!("x")),
