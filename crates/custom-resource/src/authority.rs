@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+use stack_sync::{OperationId, StackOperation};
+
+use crate::continuation::Background;
 use crate::envelope::{Envelope, RequestType};
 
 /// The environment variable holding the ARN of the stack the function belongs to (the template
@@ -84,15 +87,38 @@ pub(crate) struct Authority {
     stack_id: Option<String>,
     any_response_url: bool,
     stacks: tokio::sync::OnceCell<stack_sync::StackGuard>,
+    /// The resource and properties the stack set in the function's environment: what a
+    /// background hop acts on (its event's properties could be anyone's).
+    stack_set: Option<stack_sync::SyncTarget>,
 }
 
 impl Authority {
     /// What the environment says: the stack's id, and the local-testing switch.
     pub fn from_env() -> Self {
+        let stack_set = stack_sync::SyncTarget::from_env().unwrap_or_else(|problem| {
+            tracing::error!(problem = %format!("{problem:#}"), "the stack-set properties do not parse: no background continuation will run");
+            None
+        });
         Self {
             stack_id: this_stack_id(),
             any_response_url: test_switch(TEST_RESPONSE_URLS_ENV, false),
             stacks: tokio::sync::OnceCell::new(),
+            stack_set,
+        }
+    }
+
+    /// Checks for stack `stack_id`, through `guard`, answering any ResponseURL (tests).
+    #[cfg(test)]
+    pub fn for_tests(
+        stack_id: &str,
+        guard: stack_sync::StackGuard,
+        stack_set: stack_sync::SyncTarget,
+    ) -> Self {
+        Self {
+            stack_id: Some(stack_id.to_owned()),
+            any_response_url: true,
+            stacks: tokio::sync::OnceCell::new_with(Some(guard)),
+            stack_set: Some(stack_set),
         }
     }
 
@@ -155,43 +181,139 @@ impl Authority {
         Ok(())
     }
 
-    /// Asks CloudFormation whether this stack is in a state in which it sends requests.
-    /// Waits at most `wait` (and never more than [`STATUS_CHECK_TIMEOUT`]) for the answer.
+    /// Asks CloudFormation whether this stack is in a state in which it sends requests; the
+    /// operation it is in, when it is. Waits at most `wait` (and never more than
+    /// [`STATUS_CHECK_TIMEOUT`]) for the answer.
     pub async fn check_stack_status(
         &self,
         envelope: &Envelope,
         wait: Duration,
-    ) -> Result<(), Refusal> {
-        let wait = wait.min(STATUS_CHECK_TIMEOUT);
-        let guard = self
-            .stacks
-            .get_or_init(|| async {
-                let config = https_client::sdk::load_config().await;
-                stack_sync::StackGuard::from_config(&config)
-            })
-            .await;
+    ) -> Result<OperationId, Refusal> {
         let refused = |reason: String| Refusal {
             reason,
             answer: true,
         };
-        match tokio::time::timeout(wait, guard.stack_status(&envelope.stack_id)).await {
-            Ok(Ok(Some(status))) if cloudformation_may_send_requests(&status) => Ok(()),
-            Ok(Ok(Some(status))) => Err(refused(format!(
-                "refused, nothing done: the stack is {status}; CloudFormation sends requests only while an \
-                 operation is in progress"
+        match self.stack_operation(&envelope.stack_id, wait).await {
+            Ok(Some(stack)) if cloudformation_may_send_requests(&stack.status) => {
+                Ok(stack.operation)
+            }
+            Ok(Some(stack)) => Err(refused(format!(
+                "refused, nothing done: the stack is {}; CloudFormation sends requests only while an \
+                 operation is in progress",
+                stack.status
             ))),
-            Ok(Ok(None)) => Err(refused(
+            Ok(None) => Err(refused(
                 "refused, nothing done: CloudFormation does not know the stack".to_owned(),
             )),
-            Ok(Err(error)) => Err(refused(format!(
-                "refused, nothing done: the stack's status could not be read, so the request cannot be \
-                 confirmed as CloudFormation's ({error:#}); the function's role needs \
+            Err(problem) => Err(refused(format!(
+                "refused, nothing done: {problem}, so the request cannot be confirmed as CloudFormation's"
+            ))),
+        }
+    }
+
+    /// Whether a background hop (CloudFormation already answered) may go on: the event names
+    /// this function's stack, the stack is still in the operation that was answered (running, or
+    /// completed successfully) and the resource still has the physical id answered. The hop then
+    /// acts on the properties the stack set in the function's environment (returned), never on
+    /// its event's. `Err` says why the chain stops.
+    pub async fn check_background(
+        &self,
+        envelope: &Envelope,
+        background: &Background,
+        wait: Duration,
+    ) -> Result<serde_json::Value, String> {
+        let Some(stack_id) = &self.stack_id else {
+            return Err(format!(
+                "the function does not know its stack ({STACK_ID_ENV} is not set)"
+            ));
+        };
+        if envelope.stack_id != *stack_id {
+            return Err(format!(
+                "the event is for stack {}, this function serves only stack {stack_id}",
+                envelope.stack_id
+            ));
+        }
+        let Some(answered) = &background.operation else {
+            return Err("the event does not say which stack operation was answered".to_owned());
+        };
+        let properties = match &self.stack_set {
+            Some(target) if target.logical_resource_id == envelope.logical_resource_id => {
+                target.properties_json().clone()
+            }
+            _ => {
+                return Err(format!(
+                    "the stack set no properties for {} in the function's environment ({}), and a background run \
+                     acts only on those",
+                    envelope.logical_resource_id,
+                    stack_sync::SYNC_PROPERTIES_ENV
+                ));
+            }
+        };
+        let stack = match self.stack_operation(stack_id, wait).await {
+            Ok(Some(stack)) => stack,
+            Ok(None) => return Err("the stack no longer exists".to_owned()),
+            Err(problem) => return Err(problem),
+        };
+        if !stack.is_still(answered) {
+            return Err(format!(
+                "the stack moved on from the operation that was answered (now {}, {:?}; answered {:?})",
+                stack.status, stack.operation, answered
+            ));
+        }
+        let guard = self.guard().await;
+        let resource = tokio::time::timeout(
+            wait.min(STATUS_CHECK_TIMEOUT),
+            guard.resource(stack_id, &envelope.logical_resource_id),
+        )
+        .await;
+        match resource {
+            Ok(Ok(Some(resource)))
+                if resource.physical_resource_id == background.physical_resource_id
+                    && matches!(
+                        resource.status.as_str(),
+                        "CREATE_COMPLETE" | "UPDATE_COMPLETE"
+                    ) =>
+            {
+                Ok(properties)
+            }
+            Ok(Ok(Some(resource))) => Err(format!(
+                "the resource is {} with physical id {}, not the {} answered",
+                resource.status, resource.physical_resource_id, background.physical_resource_id
+            )),
+            Ok(Ok(None)) => Err("the stack no longer has the resource".to_owned()),
+            Ok(Err(error)) => Err(format!("the resource could not be read: {error:#}")),
+            Err(_) => Err("CloudFormation did not describe the resource in time".to_owned()),
+        }
+    }
+
+    async fn guard(&self) -> &stack_sync::StackGuard {
+        self.stacks
+            .get_or_init(|| async {
+                let config = https_client::sdk::load_config().await;
+                stack_sync::StackGuard::from_config(&config)
+            })
+            .await
+    }
+
+    /// DescribeStacks, within `wait` (at most [`STATUS_CHECK_TIMEOUT`]); the error says why no
+    /// answer came.
+    async fn stack_operation(
+        &self,
+        stack_id: &str,
+        wait: Duration,
+    ) -> Result<Option<StackOperation>, String> {
+        let wait = wait.min(STATUS_CHECK_TIMEOUT);
+        let guard = self.guard().await;
+        match tokio::time::timeout(wait, guard.stack_operation(stack_id)).await {
+            Ok(Ok(stack)) => Ok(stack),
+            Ok(Err(error)) => Err(format!(
+                "the stack's status could not be read ({error:#}); the function's role needs \
                  cloudformation:DescribeStacks on the stack"
-            ))),
-            Err(_) => Err(refused(format!(
-                "refused, nothing done: CloudFormation did not say the stack's status within {} ms",
+            )),
+            Err(_) => Err(format!(
+                "CloudFormation did not say the stack's status within {} ms",
                 wait.as_millis()
-            ))),
+            )),
         }
     }
 }

@@ -7,11 +7,17 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tracing::Instrument;
 
+use stack_sync::OperationId;
+
 use crate::authority::{Authority, Refusal};
+use crate::continuation::{
+    Background, CONTINUATION_KEY, Carried, Continuation, HAND_ON_RESERVE, Step,
+};
 use crate::envelope::{Envelope, Event, RequestType};
+use crate::relay::{HandOn, Relay};
 use crate::response::{Answer, render};
 use crate::sender::ResponseSender;
-use crate::{CustomResource, HandedOff, Outcome, Request, Update, properties};
+use crate::{CustomResource, Failure, Outcome, Request, Update, properties};
 
 /// Physical ids of this prefix are answered to failed Creates; a Delete of one succeeds at once.
 pub const FAILED_CREATE_MARKER_PREFIX: &str = "custom-resource:create-failed:";
@@ -22,6 +28,9 @@ const RESPONSE_RESERVE: Duration = Duration::from_secs(4);
 
 /// How long before the deadline the last response attempt must be finished.
 const DELIVERY_MARGIN: Duration = Duration::from_millis(100);
+
+/// A hand-on ends this long before the deadline for answering.
+const HAND_ON_MARGIN: Duration = Duration::from_millis(250);
 
 /// CloudFormation's limit on a physical resource id.
 const MAX_PHYSICAL_ID_BYTES: usize = 1024;
@@ -37,26 +46,20 @@ fn failed_create_marker(envelope: &Envelope) -> String {
     )
 }
 
-/// A Create error that carries the id of what it made before failing (see
-/// [`crate::failed_after_creating`]).
-#[derive(Debug)]
-pub(crate) struct PartiallyCreated {
-    pub physical_resource_id: String,
-    pub source: anyhow::Error,
-}
-
-impl std::fmt::Display for PartiallyCreated {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.source)
-    }
-}
-
-impl std::error::Error for PartiallyCreated {}
-
-/// What becomes of a request: an answer to send, or nothing because another invocation took it on.
+/// What becomes of a request in one run.
 enum Decision {
-    Answer(Answer),
-    HandedOff(String),
+    /// Answer CloudFormation; with `then`, hand this background hop on once the answer is in.
+    Answer { answer: Answer, then: Option<Value> },
+    /// Another invocation took the request on (or may have): this run does not answer.
+    HandedOn,
+    /// A background hop ended (finished, failed, stopped): nothing to answer, the log says why.
+    Ended,
+}
+
+impl Decision {
+    fn answer(answer: Answer) -> Self {
+        Self::Answer { answer, then: None }
+    }
 }
 
 /// The function's handler, or why it could not be built.
@@ -71,6 +74,20 @@ pub(crate) struct Dispatcher<R> {
     /// The checks that the event comes from this stack's CloudFormation; `None` only for
     /// in-process runs that send nothing ([`crate::response_document`]).
     authority: Option<Authority>,
+    /// How a long-running resource's request is handed on; `None`: it cannot be.
+    relay: Option<Arc<dyn Relay>>,
+}
+
+/// The parts of one run the core decides before the handler runs.
+struct Run<'a> {
+    envelope: &'a Envelope,
+    /// What earlier runs handed on (a fresh one in the first run).
+    carried: Carried,
+    /// When the time kept to answer begins (fixed once per run): the handler is stopped then,
+    /// and a hand-on ends before it.
+    reserve_from: Instant,
+    /// The stack operation CloudFormation is in (read by the authority check; `None` in-process).
+    operation: Option<OperationId>,
 }
 
 impl<R: CustomResource> Dispatcher<R> {
@@ -79,6 +96,7 @@ impl<R: CustomResource> Dispatcher<R> {
             handler,
             sender,
             authority: None,
+            relay: None,
         }
     }
 
@@ -90,27 +108,34 @@ impl<R: CustomResource> Dispatcher<R> {
         }
     }
 
+    /// Hands long-running requests on through `relay`.
+    pub fn with_relay(self, relay: Arc<dyn Relay>) -> Self {
+        Self {
+            relay: Some(relay),
+            ..self
+        }
+    }
+
     /// Serves one invocation. A CloudFormation request is answered at its ResponseURL; the
     /// result is an error only when that answer could not be delivered (so Lambda retries).
     pub async fn handle(&self, event: Value, deadline: Instant) -> anyhow::Result<Value> {
         match Event::classify(event) {
             Event::CloudFormation(envelope) => {
-                let span = tracing::info_span!(
-                    "request",
-                    request_type = envelope.request_type.as_str(),
-                    logical_resource_id = %envelope.logical_resource_id,
-                    stack_id = %envelope.stack_id,
-                    request_id = %envelope.request_id,
-                );
+                let span = request_span(&envelope);
                 async {
-                    if let Err(refusal) = self.authorise(&envelope, deadline).await {
-                        return self.refuse(&envelope, refusal, deadline).await;
-                    }
-                    self.answer(*envelope, deadline).await?;
+                    let operation = match self.authorise(&envelope, deadline).await {
+                        Ok(operation) => operation,
+                        Err(refusal) => return self.refuse(&envelope, refusal, deadline).await,
+                    };
+                    self.answer(*envelope, deadline, operation).await?;
                     Ok(Value::Null)
                 }
                 .instrument(span)
                 .await
+            }
+            Event::Background(envelope) => {
+                let span = request_span(&envelope);
+                self.background(*envelope, deadline).instrument(span).await
             }
             Event::Unanswerable(why) => {
                 tracing::error!(problem = %why, "event cannot be answered");
@@ -120,16 +145,22 @@ impl<R: CustomResource> Dispatcher<R> {
         }
     }
 
-    async fn authorise(&self, envelope: &Envelope, deadline: Instant) -> Result<(), Refusal> {
+    async fn authorise(
+        &self,
+        envelope: &Envelope,
+        deadline: Instant,
+    ) -> Result<Option<OperationId>, Refusal> {
         let Some(authority) = &self.authority else {
-            return Ok(());
+            return Ok(None);
         };
         authority.check_envelope(envelope)?;
         // Boxed: the SDK's futures are deep, and this one sits inside every function's `main`.
         // The refusal, too, must be answered before the deadline: wait no longer than the handler
         // could have worked.
         let wait = respond_by(deadline).saturating_duration_since(Instant::now());
-        Box::pin(authority.check_stack_status(envelope, wait)).await
+        Box::pin(authority.check_stack_status(envelope, wait))
+            .await
+            .map(Some)
     }
 
     /// Nothing is done for a refused event. The refusal is PUT to the ResponseURL only when that
@@ -145,11 +176,10 @@ impl<R: CustomResource> Dispatcher<R> {
         if !refusal.answer {
             anyhow::bail!(refusal.reason);
         }
-        let failed_id = match (&envelope.request_type, &envelope.physical_resource_id) {
-            (RequestType::Create, _) | (_, None) => failed_create_marker(envelope),
-            (_, Some(id)) => id.clone(),
-        };
-        let (body, _) = render(envelope, Answer::failed(failed_id, refusal.reason.clone()));
+        let (body, _) = render(
+            envelope,
+            Answer::failed(failed_id(envelope), refusal.reason.clone()),
+        );
         let delivery_deadline = deadline.checked_sub(DELIVERY_MARGIN).unwrap_or(deadline);
         self.sender
             .send(&envelope.response_url, body, delivery_deadline)
@@ -163,37 +193,94 @@ impl<R: CustomResource> Dispatcher<R> {
         Ok(serde_json::json!({"Refused": refusal.reason}))
     }
 
-    /// The response document for a CloudFormation request, decided but not sent.
-    pub async fn response_document(
-        &self,
-        event: Value,
-        deadline: Instant,
-    ) -> anyhow::Result<Vec<u8>> {
-        match Event::classify(event) {
-            Event::CloudFormation(envelope) => {
-                match self.decide(&envelope, respond_by(deadline)).await {
-                    Decision::Answer(answer) => Ok(render(&envelope, answer).0),
-                    Decision::HandedOff(to_whom) => Err(anyhow::Error::new(HandedOff(to_whom))),
+    /// A hop after CloudFormation was answered: it goes on only while the stack is still in the
+    /// operation answered, and whatever becomes of it, nothing is answered.
+    async fn background(&self, mut envelope: Envelope, deadline: Instant) -> anyhow::Result<Value> {
+        if !R::LONG_RUNNING {
+            tracing::error!(
+                "background continuation refused, nothing done: this function never continues"
+            );
+            anyhow::bail!(
+                "background continuation refused, nothing done: this function never continues"
+            );
+        }
+        let Some(background) = envelope
+            .carried
+            .as_ref()
+            .and_then(|carried| carried.background.clone())
+        else {
+            let why = envelope
+                .carried_unreadable
+                .clone()
+                .unwrap_or_else(|| "it carries no continuation".to_owned());
+            tracing::error!(reason = %why, "background continuation refused, nothing done");
+            anyhow::bail!("background continuation refused, nothing done: {why}");
+        };
+        if let Some(authority) = &self.authority {
+            let wait = respond_by(deadline).saturating_duration_since(Instant::now());
+            match Box::pin(authority.check_background(&envelope, &background, wait)).await {
+                Ok(stack_set) => {
+                    envelope.properties = stack_set;
+                    envelope.old_properties = None;
+                }
+                Err(why) => {
+                    tracing::warn!(reason = %why, "background continuation stopped, nothing done");
+                    return Ok(serde_json::json!({"Stopped": why}));
                 }
             }
-            Event::Unanswerable(why) => Err(anyhow::anyhow!(why)),
-            Event::Other(_) => Err(anyhow::anyhow!(
-                "not a CloudFormation request (no ResponseURL)"
-            )),
+        }
+        match self.decide(&envelope, deadline, None).await {
+            Decision::Answer { answer, .. } => {
+                // Only a refusal before the handler ran comes here (a hop past its bound).
+                tracing::error!(reason = %answer.reason, "background continuation stopped, nothing done");
+                Ok(serde_json::json!({"Stopped": answer.reason}))
+            }
+            Decision::HandedOn | Decision::Ended => Ok(Value::Null),
         }
     }
 
-    async fn answer(&self, envelope: Envelope, deadline: Instant) -> anyhow::Result<()> {
+    /// Decides what one run comes to, and answers nothing: for in-process runs.
+    pub async fn in_process(
+        &self,
+        event: Value,
+        deadline: Instant,
+    ) -> anyhow::Result<crate::InProcessRun> {
+        let envelope = match Event::classify(event) {
+            Event::CloudFormation(envelope) | Event::Background(envelope) => envelope,
+            Event::Unanswerable(why) => anyhow::bail!(why),
+            Event::Other(_) => anyhow::bail!("not a CloudFormation request (no ResponseURL)"),
+        };
+        if envelope
+            .carried
+            .as_ref()
+            .is_some_and(|c| c.background.is_some())
+        {
+            self.decide(&envelope, deadline, None).await;
+            return Ok(crate::InProcessRun::default());
+        }
+        let mut ran = crate::InProcessRun::default();
+        if let Decision::Answer { answer, then } = self.decide(&envelope, deadline, None).await {
+            ran.answer = Some(serde_json::from_slice(&render(&envelope, answer).0)?);
+            if let Some(next) = then {
+                self.hand_on_background(&next, deadline).await;
+            }
+        }
+        Ok(ran)
+    }
+
+    async fn answer(
+        &self,
+        envelope: Envelope,
+        deadline: Instant,
+        operation: Option<OperationId>,
+    ) -> anyhow::Result<()> {
         tracing::info!(
             physical_resource_id = envelope.physical_resource_id.as_deref(),
             "request received"
         );
-        let answer = match self.decide(&envelope, respond_by(deadline)).await {
-            Decision::Answer(answer) => answer,
-            Decision::HandedOff(to_whom) => {
-                tracing::info!(%to_whom, "handed off: another invocation answers CloudFormation");
-                return Ok(());
-            }
+        let (answer, then) = match self.decide(&envelope, deadline, operation).await {
+            Decision::Answer { answer, then } => (answer, then),
+            Decision::HandedOn | Decision::Ended => return Ok(()),
         };
         let (body, sent) = render(&envelope, answer);
         tracing::info!(
@@ -208,7 +295,14 @@ impl<R: CustomResource> Dispatcher<R> {
             .send(&envelope.response_url, body, delivery_deadline)
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // Only once the answer is in: a failed delivery is retried by Lambda with the
+                // same event, whose run decides again.
+                if let Some(next) = then {
+                    self.hand_on_background(&next, delivery_deadline).await;
+                }
+                Ok(())
+            }
             Err(failure) => {
                 tracing::error!(error = %failure, "response not delivered");
                 Err(failure.into())
@@ -216,30 +310,44 @@ impl<R: CustomResource> Dispatcher<R> {
         }
     }
 
-    async fn decide(&self, envelope: &Envelope, respond_by: Instant) -> Decision {
-        match self.decide_answer(envelope, respond_by).await {
-            Err(to_whom) => Decision::HandedOff(to_whom),
-            Ok(answer) => Decision::Answer(answer),
+    /// Hands a background hop on after the answer; a failure stops the chain (logged): the
+    /// answer is given, and a later deployment or sync picks the work up.
+    async fn hand_on_background(&self, event: &Value, by: Instant) {
+        let Some(relay) = &self.relay else {
+            tracing::error!(
+                "the work cannot continue in the background: this function cannot hand on"
+            );
+            return;
+        };
+        match relay.hand_on(event, by).await {
+            HandOn::Accepted(to_whom) => {
+                tracing::info!(%to_whom, "answered; continuing in the background in a new invocation");
+            }
+            HandOn::Unconfirmed(why) | HandOn::Refused(why) => {
+                tracing::error!(problem = %why, "answered, but the background continuation may not have been handed on");
+            }
         }
     }
 
-    /// The answer, or (as an error) to whom the request was handed off.
-    async fn decide_answer(
+    /// The run's decision: the handler's step or failure, or why the handler did not run.
+    async fn decide(
         &self,
         envelope: &Envelope,
-        respond_by: Instant,
-    ) -> Result<Answer, String> {
-        let failed_id = match (&envelope.request_type, &envelope.physical_resource_id) {
-            (RequestType::Create, _) | (_, None) => failed_create_marker(envelope),
-            (_, Some(id)) => id.clone(),
-        };
+        deadline: Instant,
+        operation: Option<OperationId>,
+    ) -> Decision {
+        let failed_id = failed_id(envelope);
+        let background = envelope
+            .carried
+            .as_ref()
+            .is_some_and(|carried| carried.background.is_some());
         let nothing_to_delete = envelope.request_type == RequestType::Delete
             && envelope
                 .physical_resource_id
                 .as_deref()
                 .is_none_or(is_failed_create_marker);
-        if nothing_to_delete {
-            return Ok(Answer::succeeded(
+        if nothing_to_delete && !background {
+            return Decision::answer(Answer::succeeded(
                 failed_id,
                 "nothing to delete: the Create of this resource failed",
             ));
@@ -247,70 +355,227 @@ impl<R: CustomResource> Dispatcher<R> {
         let handler = match &self.handler {
             Handler::Ready(handler) => Arc::clone(handler),
             Handler::StartFailed(error) => {
-                return Ok(Answer::failed(
+                return Decision::answer(Answer::failed(
                     failed_id,
                     format!("the function could not start: {error}"),
                 ));
             }
         };
         if let RequestType::Unknown(other) = &envelope.request_type {
-            return Ok(Answer::failed(
+            return Decision::answer(Answer::failed(
                 failed_id,
                 format!("unsupported RequestType {other}: expected Create, Update or Delete"),
             ));
         }
-        let request = Request {
-            request_type: envelope.request_type.clone(),
-            stack_id: envelope.stack_id.clone(),
-            request_id: envelope.request_id.clone(),
-            logical_resource_id: envelope.logical_resource_id.clone(),
-            resource_type: envelope.resource_type.clone(),
-            respond_by,
-            original: envelope.original.clone(),
+        if envelope.carried.is_some() && !R::LONG_RUNNING {
+            return Decision::answer(Answer::failed(
+                failed_id,
+                format!(
+                    "refused, nothing done: the event carries a {CONTINUATION_KEY}, and this function never continues"
+                ),
+            ));
+        }
+        if let Some(problem) = &envelope.carried_unreadable {
+            return Decision::answer(Answer::failed(
+                failed_id,
+                format!("refused, nothing done: {problem}"),
+            ));
+        }
+        let carried = envelope
+            .carried
+            .clone()
+            .unwrap_or_else(|| Carried::first(&envelope.properties));
+        if let Some(why) = carried.past_bound() {
+            return Decision::answer(Answer::failed(failed_id, why));
+        }
+        let run = Run {
+            envelope,
+            carried,
+            reserve_from: respond_by(deadline),
+            operation,
         };
-        let mut work = tokio::spawn(perform(handler, request, envelope.clone()));
-        let result = tokio::select! {
-            joined = &mut work => joined,
-            () = tokio::time::sleep_until(respond_by.into()) => {
-                // Dropping the work here means no late success can follow this FAILED.
-                work.abort();
-                return Ok(Answer::failed(failed_id, "timed out: the operation did not finish before the function's deadline; \
-                    it was stopped so that this answer could still be delivered (raise the function's Timeout, or check the logs)"));
-            }
-        };
+        let result = self.run_handler(handler, &run).await;
         let sensitive = sensitive_values::<R>(envelope);
-        Ok(match result {
-            Ok(Ok(outcome)) => succeeded(outcome, failed_id),
-            Ok(Err(error)) if error.downcast_ref::<HandedOff>().is_some() => {
-                let to_whom = error
-                    .downcast::<HandedOff>()
-                    .map(|h| h.0)
-                    .unwrap_or_default();
-                return Err(to_whom);
-            }
-            Ok(Err(error)) => {
-                let physical_resource_id = match error.downcast_ref::<PartiallyCreated>() {
-                    Some(partial) if envelope.request_type == RequestType::Create => {
-                        partial.physical_resource_id.clone()
+        let mut decision = match result {
+            Ok(Ok(Step::Done(outcome))) => Decision::answer(succeeded(outcome, failed_id)),
+            Ok(Ok(Step::Continue(continuation))) => self.go_on(&run, continuation).await,
+            Ok(Err(failure)) => {
+                let physical_resource_id = match &failure {
+                    Failure::PartiallyCreated {
+                        physical_resource_id,
+                        ..
+                    } if envelope.request_type == RequestType::Create => {
+                        physical_resource_id.clone()
                     }
                     _ => failed_id,
                 };
-                Answer::failed(
+                Decision::answer(Answer::failed(
                     physical_resource_id,
-                    scrub(format!("{error:#}"), &sensitive),
-                )
+                    scrub(format!("{:#}", failure.error()), &sensitive),
+                ))
             }
-            Err(join_error) => {
+            Err(problem) => Decision::answer(Answer::failed(failed_id, scrub(problem, &sensitive))),
+        };
+        // The handler's progress, too, may quote a sensitive value.
+        if let Decision::Answer { answer, .. } = &mut decision
+            && !answer.success
+        {
+            answer.reason = scrub(std::mem::take(&mut answer.reason), &sensitive);
+        }
+        if !background {
+            return decision;
+        }
+        // CloudFormation was answered before: what this hop came to is only logged.
+        match decision {
+            Decision::Answer { answer, .. } if answer.success => {
+                tracing::info!(summary = %answer.reason, "the background continuation finished");
+                Decision::Ended
+            }
+            Decision::Answer { answer, .. } => {
+                tracing::error!(reason = %answer.reason, "the background continuation stopped; \
+                    CloudFormation was answered before, a later deployment or sync picks the work up");
+                Decision::Ended
+            }
+            other => other,
+        }
+    }
+
+    /// Runs the handler until it returns or the deadline for answering comes (then it is
+    /// stopped); a panic or that deadline is the error.
+    async fn run_handler(
+        &self,
+        handler: Arc<R>,
+        run: &Run<'_>,
+    ) -> Result<Result<Step, Failure>, String> {
+        let answer_by = run.reserve_from;
+        let request = Request {
+            request_type: run.envelope.request_type.clone(),
+            stack_id: run.envelope.stack_id.clone(),
+            request_id: run.envelope.request_id.clone(),
+            logical_resource_id: run.envelope.logical_resource_id.clone(),
+            resource_type: run.envelope.resource_type.clone(),
+            respond_by: self.work_until(run, answer_by),
+            carried: run.envelope.carried.clone(),
+        };
+        let mut work = tokio::spawn(perform(handler, request, run.envelope.clone()));
+        tokio::select! {
+            joined = &mut work => joined.map_err(|join_error| {
                 let message = join_error
                     .try_into_panic()
                     .map(panic_message)
                     .unwrap_or_else(|_| "cancelled".to_owned());
-                Answer::failed(
-                    failed_id,
-                    scrub(format!("the function panicked: {message}"), &sensitive),
-                )
+                format!("the function panicked: {message}")
+            }),
+            () = tokio::time::sleep_until(answer_by.into()) => {
+                // Dropping the work here means no late success can follow this FAILED.
+                work.abort();
+                Err("timed out: the operation did not finish before the function's deadline; \
+                    it was stopped so that this answer could still be delivered (raise the function's Timeout, or check the logs)".to_owned())
             }
-        })
+        }
+    }
+
+    /// The handler's deadline: the time to answer kept, and for a long-running resource that
+    /// can hand on, the time to hand on too, never past the time CloudFormation waits.
+    fn work_until(&self, run: &Run<'_>, answer_by: Instant) -> Instant {
+        if !self.can_continue() {
+            return answer_by;
+        }
+        let left = answer_by.saturating_duration_since(Instant::now());
+        let until = answer_by - HAND_ON_RESERVE.min(left / 4);
+        if run.carried.background.is_some() {
+            until
+        } else {
+            until.min(run.carried.answer_by())
+        }
+    }
+
+    fn can_continue(&self) -> bool {
+        R::LONG_RUNNING && self.relay.is_some()
+    }
+
+    /// After a run that did not finish: answer now and go on in the background, hand the
+    /// request on, or (when the chain cannot go on) answer FAILED with the handler's progress.
+    async fn go_on(&self, run: &Run<'_>, continuation: Continuation) -> Decision {
+        let envelope = run.envelope;
+        let carried = &run.carried;
+        let in_background = carried.background.is_some();
+        // The id an unfinished Create is answered with, so the rollback removes what it made.
+        let unfinished_id = if envelope.request_type == RequestType::Create {
+            continuation.physical_resource_id.clone()
+        } else {
+            failed_id(envelope)
+        };
+        let progress = continuation.progress.clone();
+        let runs = carried.hops + 1;
+        if let Some(outcome) = continuation.answer_now.clone()
+            && !in_background
+        {
+            let answer = succeeded(outcome, failed_id(envelope));
+            let then = (answer.success && self.can_continue()).then(|| {
+                let background = Background {
+                    operation: run.operation.clone(),
+                    physical_resource_id: answer.physical_resource_id.clone(),
+                };
+                envelope.hop_event(&carried.next(&continuation, Some(background)))
+            });
+            if then.is_none() && answer.success {
+                tracing::error!(%progress, "answering now, but this function cannot continue in the background");
+            }
+            return Decision::Answer { answer, then };
+        }
+        let Some(relay) = self.relay.as_ref().filter(|_| R::LONG_RUNNING) else {
+            return Decision::answer(Answer::failed(
+                unfinished_id,
+                format!(
+                    "the work did not finish before the function's deadline, and this function cannot continue \
+                     it in a new invocation: {progress}"
+                ),
+            ));
+        };
+        if let Some(limit) = carried.no_room() {
+            return Decision::answer(Answer::failed(
+                unfinished_id,
+                format!("the work {limit}, after {runs} runs: {progress}"),
+            ));
+        }
+        let next = carried.next(&continuation, None);
+        // Done before the deadline for answering, so that a hand-on still in flight can never
+        // meet an answer of this run.
+        let by = run
+            .reserve_from
+            .checked_sub(HAND_ON_MARGIN)
+            .unwrap_or(run.reserve_from);
+        match relay.hand_on(&envelope.hop_event(&next), by).await {
+            HandOn::Accepted(to_whom) => {
+                tracing::info!(
+                    run = next.hops,
+                    %to_whom,
+                    %progress,
+                    "not finished in this run; continuing in a new invocation"
+                );
+                Decision::HandedOn
+            }
+            HandOn::Unconfirmed(why) => {
+                tracing::error!(
+                    run = next.hops,
+                    problem = %why,
+                    %progress,
+                    "the hand-on was not confirmed: the next run, if Lambda queued it, answers CloudFormation; \
+                     this one does not, so that there is never a second answer"
+                );
+                Decision::HandedOn
+            }
+            HandOn::Refused(why) => {
+                tracing::error!(problem = %why, "could not hand on");
+                Decision::answer(Answer::failed(
+                    unfinished_id,
+                    format!(
+                        "the work did not finish in run {runs} and could not continue: {why}; {progress}"
+                    ),
+                ))
+            }
+        }
     }
 
     async fn other_event(&self, event: Value, deadline: Instant) -> anyhow::Result<Value> {
@@ -333,6 +598,25 @@ impl<R: CustomResource> Dispatcher<R> {
                 Err(anyhow::anyhow!("timed out before the function's deadline"))
             }
         }
+    }
+}
+
+fn request_span(envelope: &Envelope) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        request_type = envelope.request_type.as_str(),
+        logical_resource_id = %envelope.logical_resource_id,
+        stack_id = %envelope.stack_id,
+        request_id = %envelope.request_id,
+    )
+}
+
+/// The id a failure is answered with: a marker for a Create (and for a request without an id),
+/// the request's own id otherwise.
+fn failed_id(envelope: &Envelope) -> String {
+    match (&envelope.request_type, &envelope.physical_resource_id) {
+        (RequestType::Create, _) | (_, None) => failed_create_marker(envelope),
+        (_, Some(id)) => id.clone(),
     }
 }
 
@@ -361,7 +645,7 @@ async fn perform<R: CustomResource>(
     handler: Arc<R>,
     request: Request,
     envelope: Envelope,
-) -> anyhow::Result<Outcome> {
+) -> Result<Step, Failure> {
     #[cfg(debug_assertions)]
     injected_fault();
     let properties: R::Properties =
@@ -386,15 +670,19 @@ async fn perform<R: CustomResource>(
             handler.update(&request, update).await
         }
         (RequestType::Delete, Some(physical_resource_id)) => {
-            handler
+            match handler
                 .delete(&request, &physical_resource_id, properties)
-                .await?;
-            Ok(Outcome::new(physical_resource_id))
+                .await?
+            {
+                Step::Done(()) => Ok(Step::Done(Outcome::new(physical_resource_id))),
+                Step::Continue(continuation) => Ok(Step::Continue(continuation)),
+            }
         }
-        (request_type, _) => anyhow::bail!(
+        (request_type, _) => Err(anyhow::anyhow!(
             "a {} request needs a PhysicalResourceId",
             request_type.as_str()
-        ),
+        )
+        .into()),
     }
 }
 
@@ -460,66 +748,4 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
         .map(|text| (*text).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "no message".to_owned())
-}
-
-#[cfg(test)]
-mod hand_off_tests {
-    use super::*;
-    use crate::SendPolicy;
-
-    struct PassesItOn;
-
-    #[derive(serde::Deserialize)]
-    struct NoProperties {}
-
-    impl CustomResource for PassesItOn {
-        type Properties = NoProperties;
-        async fn create(&self, request: &Request, _: NoProperties) -> anyhow::Result<Outcome> {
-            // The handler sees the whole event, to pass it on.
-            assert!(request.original.json()["ResponseURL"].is_string());
-            Err(crate::handed_off("invocation 2"))
-        }
-        async fn update(&self, _: &Request, _: Update<NoProperties>) -> anyhow::Result<Outcome> {
-            unreachable!()
-        }
-        async fn delete(&self, _: &Request, _: &str, _: NoProperties) -> anyhow::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn event(response_url: &str) -> Value {
-        serde_json::json!({
-            "RequestType": "Create",
-            "ResponseURL": response_url,
-            "StackId": "arn:aws:cloudformation:us-east-1:1:stack/s/g",
-            "RequestId": "r1",
-            "LogicalResourceId": "Thing",
-            "ResourceType": "Custom::Thing",
-            "ResourceProperties": {},
-        })
-    }
-
-    #[tokio::test]
-    async fn a_handed_off_request_gets_no_response_from_this_invocation() {
-        let sender = ResponseSender::new(SendPolicy {
-            max_attempts: 1,
-            ..SendPolicy::default()
-        });
-        let dispatcher = Dispatcher::new(Handler::Ready(Arc::new(PassesItOn)), sender);
-        // A listener nobody accepts on: an attempt to answer would sit in its backlog.
-        let bucket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        bucket.set_nonblocking(true).unwrap();
-        let url = format!("http://{}/response", bucket.local_addr().unwrap());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let result = dispatcher.handle(event(&url), deadline).await;
-        assert_eq!(result.unwrap(), Value::Null);
-        assert_eq!(
-            bucket.accept().map(drop).unwrap_err().kind(),
-            std::io::ErrorKind::WouldBlock,
-            "this invocation tried to answer"
-        );
-        let document = dispatcher.response_document(event(&url), deadline).await;
-        let error = document.unwrap_err();
-        assert_eq!(error.downcast_ref::<HandedOff>().unwrap().0, "invocation 2");
-    }
 }

@@ -1,7 +1,9 @@
 //! Reading the request envelope leniently: whatever else is wrong with an event, as long as a
 //! ResponseURL can be found it gets an answer.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+
+use crate::continuation::{CONTINUATION_KEY, Carried};
 
 /// CloudFormation's `RequestType`, or what arrived instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +51,11 @@ pub(crate) struct Envelope {
     pub physical_resource_id: Option<String>,
     pub properties: Value,
     pub old_properties: Option<Value>,
-    /// The event as it arrived (for a handler that hands the request on to another invocation).
-    pub original: crate::OriginalEvent,
+    /// What an earlier run of this request handed on ([`crate::continuation`]); `None` in the
+    /// first run.
+    pub carried: Option<Carried>,
+    /// The event's `CustomResourceContinuation` is there but does not parse.
+    pub carried_unreadable: Option<String>,
 }
 
 /// What an invocation carries.
@@ -59,7 +64,10 @@ pub(crate) enum Event {
     CloudFormation(Box<Envelope>),
     /// A CloudFormation-looking event without a usable ResponseURL: nobody can be answered.
     Unanswerable(String),
-    /// Any other event (a scheduled sync, a self-invocation): routed to `other_event`.
+    /// A hop of a request CloudFormation has already been answered for: it carries no
+    /// ResponseURL, and whatever becomes of it, nothing is answered.
+    Background(Box<Envelope>),
+    /// Any other event (a scheduled sync): routed to `other_event`.
     Other(Value),
 }
 
@@ -77,6 +85,14 @@ impl Event {
             }
             return Self::Other(event);
         };
+        let background = fields
+            .get(CONTINUATION_KEY)
+            .and_then(|carried| carried.get("Background"))
+            .is_some_and(|background| !background.is_null());
+        if background {
+            // Never answered, whatever ResponseURL it may carry.
+            return Self::Background(Box::new(Envelope::from_fields(fields, "")));
+        }
         match fields.get("ResponseURL") {
             Some(Value::String(url)) if !url.is_empty() => {
                 Self::CloudFormation(Box::new(Envelope::from_fields(fields, url)))
@@ -94,6 +110,14 @@ impl Event {
 
 impl Envelope {
     fn from_fields(fields: &Map<String, Value>, response_url: &str) -> Self {
+        let carried = fields
+            .get(CONTINUATION_KEY)
+            .map(|carried| {
+                serde_json::from_value::<Carried>(carried.clone()).map_err(|error| {
+                    format!("the event's {CONTINUATION_KEY} does not parse: {error}")
+                })
+            })
+            .transpose();
         let text = |key: &str| {
             fields
                 .get(key)
@@ -118,7 +142,8 @@ impl Envelope {
                 .cloned()
                 .unwrap_or(Value::Null),
             old_properties: fields.get("OldResourceProperties").cloned(),
-            original: crate::OriginalEvent::new(Value::Object(fields.clone())),
+            carried: carried.as_ref().ok().cloned().flatten(),
+            carried_unreadable: carried.err(),
         }
     }
 
@@ -135,8 +160,35 @@ impl Envelope {
             physical_resource_id: salvage_string_field(raw, "PhysicalResourceId"),
             properties: Value::Null,
             old_properties: None,
-            original: crate::OriginalEvent::new(Value::String(raw.to_owned())),
+            carried: None,
+            carried_unreadable: None,
         }
+    }
+}
+
+impl Envelope {
+    /// The event for the next run: this request's fields with `carried`. In the background it
+    /// has no ResponseURL, so no later run can answer CloudFormation again.
+    pub fn hop_event(&self, carried: &Carried) -> Value {
+        let mut event = json!({
+            "RequestType": self.request_type.as_str(),
+            "StackId": self.stack_id,
+            "RequestId": self.request_id,
+            "LogicalResourceId": self.logical_resource_id,
+            "ResourceType": self.resource_type,
+            "ResourceProperties": self.properties,
+            CONTINUATION_KEY: carried,
+        });
+        if carried.background.is_none() {
+            event["ResponseURL"] = json!(self.response_url);
+        }
+        if let Some(id) = &self.physical_resource_id {
+            event["PhysicalResourceId"] = json!(id);
+        }
+        if let Some(old) = &self.old_properties {
+            event["OldResourceProperties"] = old.clone();
+        }
+        event
     }
 }
 

@@ -152,7 +152,8 @@ mod tests {
             physical_resource_id: None,
             properties: Value::Null,
             old_properties: None,
-            original: crate::OriginalEvent::default(),
+            carried: None,
+            carried_unreadable: None,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::CustomResource;
 use crate::authority::Authority;
 use crate::dispatch::{Dispatcher, Handler};
 use crate::logging::init_logging;
+use crate::relay::LambdaRelay;
 use crate::sender::ResponseSender;
 
 /// Runs the function: builds the resource with `init`, then serves every invocation.
@@ -32,9 +33,16 @@ where
         Ok(Err(error)) => start_failed(format!("{error:#}")),
         Err(_) => start_failed("start-up panicked".to_owned()),
     };
-    let dispatcher = Arc::new(
-        Dispatcher::new(handler, ResponseSender::default()).with_authority(Authority::from_env()),
-    );
+    let mut dispatcher =
+        Dispatcher::new(handler, ResponseSender::default()).with_authority(Authority::from_env());
+    // Only a resource that may continue carries the Lambda client (the others' binaries stay
+    // without it: this branch is removed at compile time for them).
+    if R::LONG_RUNNING
+        && let Some(relay) = LambdaRelay::from_env()
+    {
+        dispatcher = dispatcher.with_relay(Arc::new(relay));
+    }
+    let dispatcher = Arc::new(dispatcher);
     let service = service_fn(move |event: LambdaEvent<Value>| {
         let dispatcher = Arc::clone(&dispatcher);
         async move {

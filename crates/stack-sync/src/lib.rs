@@ -8,6 +8,14 @@
 //! the sync acts on ([`SyncTarget`]) is what the template put in the function's environment:
 //! the stack's id and the resource's properties. An event that carries properties of its own, or
 //! names another stack or resource, is refused.
+//!
+//! The shell of a sync (the event, the target, the stack check, the result, the metric line, the
+//! failure) is [`run`], once for every function; a function supplies only its domain step, a
+//! [`ScheduledSync`], which acts on the resource's [`Owner`] as CloudFormation says it is settled
+//! ([`Settled`]).
+
+use std::future::Future;
+use std::time::Instant;
 
 use anyhow::Context as _;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -186,6 +194,11 @@ impl SyncTarget {
             .with_context(|| format!("invalid sync properties ({SYNC_PROPERTIES_ENV})"))
     }
 
+    /// The properties as the stack set them (a JSON object), CloudFormation's keys included.
+    pub fn properties_json(&self) -> &Value {
+        &self.properties
+    }
+
     /// `text` with the string values of the properties `names` replaced by `[redacted]`.
     pub fn redact(&self, text: &str, names: &[&str]) -> String {
         let mut text = text.to_owned();
@@ -205,6 +218,266 @@ impl SyncTarget {
             .get(name)
             .is_some_and(|value| !value.is_null() && value != "")
     }
+}
+
+/// A stack's status and which operation it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackOperation {
+    /// `CREATE_IN_PROGRESS`, `UPDATE_COMPLETE`, ...
+    pub status: String,
+    pub operation: OperationId,
+}
+
+/// Which stack operation (the creation, or one update) a status belongs to: the stack's
+/// `CreationTime` and `LastUpdatedTime` (absent until the first update) from DescribeStacks, in
+/// milliseconds since the epoch. A new update (or an update's rollback) gives a new
+/// `LastUpdatedTime`, so a status of another operation never carries the same identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OperationId {
+    pub created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+}
+
+impl StackOperation {
+    /// Whether this status is the operation `started` still running or completed successfully:
+    /// the same identity, and a status of that operation (in progress, its cleanup, or
+    /// `CREATE_COMPLETE` / `UPDATE_COMPLETE`). A rollback, a delete or a later update is not.
+    pub fn is_still(&self, started: &OperationId) -> bool {
+        let statuses: &[&str] = if started.last_updated.is_none() {
+            &["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+        } else {
+            &[
+                "UPDATE_IN_PROGRESS",
+                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+                "UPDATE_COMPLETE",
+            ]
+        };
+        self.operation == *started && statuses.contains(&self.status.as_str())
+    }
+}
+
+/// Tag key naming the stack (its ARN) that made an object.
+pub const OWNER_TAG_STACK_ID: &str = "connect-sso:stack-id";
+/// Tag key naming the logical resource (within that stack) that made an object.
+pub const OWNER_TAG_LOGICAL_ID: &str = "connect-sso:logical-resource-id";
+
+/// Who makes and owns what a resource creates: the stack (its ARN) and the logical resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// `arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>`.
+    pub stack_id: String,
+    pub logical_resource_id: String,
+}
+
+impl Owner {
+    pub fn new(stack_id: impl Into<String>, logical_resource_id: impl Into<String>) -> Self {
+        Self {
+            stack_id: stack_id.into(),
+            logical_resource_id: logical_resource_id.into(),
+        }
+    }
+
+    /// The stack name, from the stack ARN (the whole id when it is not an ARN).
+    pub fn stack_name(&self) -> &str {
+        stack_id_part(&self.stack_id, 1).unwrap_or(&self.stack_id)
+    }
+
+    /// The stack's unique id (the last part of its ARN), stable for the stack's lifetime.
+    pub fn stack_guid(&self) -> &str {
+        stack_id_part(&self.stack_id, 2).unwrap_or(&self.stack_id)
+    }
+
+    /// Tags that mark an object as made by this resource: an object without them (or with other
+    /// values) was not made here and is never changed or deleted.
+    pub fn ownership_tags(&self) -> [(&'static str, &str); 2] {
+        [
+            (OWNER_TAG_STACK_ID, self.stack_id.as_str()),
+            (OWNER_TAG_LOGICAL_ID, self.logical_resource_id.as_str()),
+        ]
+    }
+
+    /// Whether `tags` (key, value pairs) carry this resource's ownership tags.
+    pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        let tags: Vec<(&str, &str)> = tags.into_iter().collect();
+        self.ownership_tags()
+            .iter()
+            .all(|wanted| tags.contains(wanted))
+    }
+}
+
+/// Part `index` of the resource path of a stack ARN (`stack/<name>/<guid>`).
+fn stack_id_part(stack_id: &str, index: usize) -> Option<&str> {
+    stack_id
+        .split(':')
+        .nth(5)?
+        .split('/')
+        .nth(index)
+        .filter(|part| !part.is_empty())
+}
+
+/// One resource's scheduled sync: the domain step. [`run`] is the rest.
+pub trait ScheduledSync: Send + Sync {
+    /// The resource's properties, as the stack set them ([`SyncTarget::properties`]).
+    type Properties: serde::de::DeserializeOwned + Send;
+
+    /// Property names whose values never appear in the result or the logs.
+    const SENSITIVE_PROPERTIES: &'static [&'static str] = &[];
+
+    /// The properties, checked before anything is read (an error is the sync's failure).
+    fn properties(&self, target: &SyncTarget) -> anyhow::Result<Self::Properties> {
+        target.properties()
+    }
+
+    /// One sync of the resource `settled` names, settled as CloudFormation said a moment ago.
+    /// Writes made after a slow step check [`Settled::stop_reason`] first.
+    fn sync(
+        &self,
+        properties: Self::Properties,
+        settled: &Settled<'_>,
+        respond_by: Instant,
+    ) -> impl Future<Output = anyhow::Result<Synced>> + Send;
+}
+
+/// What one sync came to.
+#[derive(Debug)]
+pub enum Synced {
+    /// Nothing done, for this reason.
+    Skipped(String),
+    /// Done; the step has logged its own "sync summary" line (its fields are its own).
+    Done(Summary),
+}
+
+/// A finished sync, for the invocation's result and the metric line.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// `Synced`, or what else the run came to (`Incomplete`).
+    pub status: &'static str,
+    /// The result's fields beside `Status`.
+    pub fields: Map<String, Value>,
+    /// The run's metrics (name, value, unit); `SyncSkipped` and `SyncFailed` are added by [`run`].
+    pub metrics: Vec<(&'static str, f64, &'static str)>,
+}
+
+/// The resource a sync acts on, which CloudFormation said is settled: its owner and physical id.
+pub struct Settled<'a> {
+    pub owner: Owner,
+    pub physical_resource_id: String,
+    guard: &'a StackGuard,
+}
+
+impl<'a> Settled<'a> {
+    /// `owner`'s resource with `physical_resource_id`, to check again through `guard`.
+    pub fn new(
+        owner: Owner,
+        physical_resource_id: impl Into<String>,
+        guard: &'a StackGuard,
+    ) -> Self {
+        Self {
+            owner,
+            physical_resource_id: physical_resource_id.into(),
+            guard,
+        }
+    }
+
+    /// Why the writes must stop now (CloudFormation started on the stack, the resource is another
+    /// one), `None` to go on. A failed check stops them too: a sync never writes without knowing
+    /// the stack is settled.
+    pub async fn stop_reason(&self) -> Option<String> {
+        match self
+            .guard
+            .verdict(&self.owner.stack_id, &self.owner.logical_resource_id)
+            .await
+        {
+            Ok(Verdict::Proceed {
+                physical_resource_id,
+            }) if physical_resource_id == self.physical_resource_id => None,
+            Ok(Verdict::Proceed {
+                physical_resource_id,
+            }) => Some(format!(
+                "the resource now manages {physical_resource_id}, not {}",
+                self.physical_resource_id
+            )),
+            Ok(Verdict::Skip(why)) => Some(why),
+            Err(error) => Some(format!("the stack could not be checked again: {error:#}")),
+        }
+    }
+}
+
+/// Serves one sync event: refuses it unless it asks for `target`'s sync; does nothing while the
+/// stack is busy or gone; otherwise runs `sync`'s step. Logs the outcome and writes one metric
+/// line; the result is the invocation's (`Status` Skipped, Synced, ...; an error when it failed).
+pub async fn run<S: ScheduledSync>(
+    sync: &S,
+    target: Option<&SyncTarget>,
+    guard: Option<&StackGuard>,
+    event: Value,
+    respond_by: Instant,
+) -> anyhow::Result<Value> {
+    let target = target.with_context(|| {
+        format!("refused, nothing done: this function has no sync configured ({SYNC_RESOURCE_ENV} is not set)")
+    })?;
+    let request = match target.authorise(&event) {
+        Ok(request) => request,
+        Err(refusal) => {
+            tracing::error!(reason = %format!("{refusal:#}"), "sync event refused");
+            return Err(refusal);
+        }
+    };
+    let owner = Owner::new(request.stack_id, request.logical_resource_id);
+    let stack_name = owner.stack_name().to_owned();
+    let resource = owner.logical_resource_id.clone();
+    let dimensions = [
+        ("Stack", stack_name.as_str()),
+        ("Resource", resource.as_str()),
+    ];
+    match sync_once(sync, target, guard, owner, respond_by).await {
+        Ok(Synced::Skipped(why)) => {
+            tracing::info!(stack = %stack_name, %resource, reason = %why, "sync skipped: nothing done");
+            emit_metrics(&dimensions, &[("SyncSkipped", 1.0, "Count")]);
+            Ok(json!({"Status": "Skipped", "Reason": why}))
+        }
+        Ok(Synced::Done(summary)) => {
+            let mut metrics = summary.metrics;
+            metrics.extend([("SyncSkipped", 0.0, "Count"), ("SyncFailed", 0.0, "Count")]);
+            emit_metrics(&dimensions, &metrics);
+            let mut result = Map::new();
+            result.insert("Status".to_owned(), json!(summary.status));
+            result.extend(summary.fields);
+            Ok(Value::Object(result))
+        }
+        Err(error) => {
+            // The result and the log never show a sensitive value, whatever the error quotes.
+            let error = target.redact(&format!("{error:#}"), S::SENSITIVE_PROPERTIES);
+            tracing::error!(stack = %stack_name, %resource, %error, "sync failed");
+            emit_metrics(&dimensions, &[("SyncFailed", 1.0, "Count")]);
+            Err(anyhow::anyhow!(error))
+        }
+    }
+}
+
+async fn sync_once<S: ScheduledSync>(
+    sync: &S,
+    target: &SyncTarget,
+    guard: Option<&StackGuard>,
+    owner: Owner,
+    respond_by: Instant,
+) -> anyhow::Result<Synced> {
+    let properties = sync.properties(target)?;
+    let guard =
+        guard.context("this function has no CloudFormation client to check the stack with")?;
+    let physical_resource_id = match guard
+        .verdict(&owner.stack_id, &owner.logical_resource_id)
+        .await?
+    {
+        Verdict::Skip(why) => return Ok(Synced::Skipped(why)),
+        Verdict::Proceed {
+            physical_resource_id,
+        } => physical_resource_id,
+    };
+    let settled = Settled::new(owner, physical_resource_id, guard);
+    sync.sync(properties, &settled, respond_by).await
 }
 
 /// Whether a sync may act now.
@@ -234,6 +507,15 @@ impl StackGuard {
     /// The stack's status (`CREATE_IN_PROGRESS`, ...), `None` when CloudFormation does not know
     /// the stack. By stack ARN, a deleted stack is still found (`DELETE_COMPLETE`).
     pub async fn stack_status(&self, stack_id: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .stack_operation(stack_id)
+            .await?
+            .map(|operation| operation.status))
+    }
+
+    /// The stack's status with the identity of its latest operation (see [`StackOperation`]),
+    /// `None` when CloudFormation does not know the stack.
+    pub async fn stack_operation(&self, stack_id: &str) -> anyhow::Result<Option<StackOperation>> {
         let stacks = match self
             .client
             .describe_stacks()
@@ -250,11 +532,18 @@ impl StackGuard {
                 ));
             }
         };
-        Ok(stacks.stacks().first().map(|stack| {
-            stack
+        let time = |time: Option<&aws_sdk_cloudformation::primitives::DateTime>| {
+            time.map(|time| time.to_millis().unwrap_or(i64::MIN).to_string())
+        };
+        Ok(stacks.stacks().first().map(|stack| StackOperation {
+            status: stack
                 .stack_status()
                 .map(|s| s.as_str().to_owned())
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            operation: OperationId {
+                created: time(stack.creation_time()).unwrap_or_default(),
+                last_updated: time(stack.last_updated_time()),
+            },
         }))
     }
 
@@ -276,6 +565,32 @@ impl StackGuard {
                 "a stack operation is in progress ({status}); the next run syncs"
             )));
         }
+        let Some(resource) = self.resource(stack_id, logical_id).await? else {
+            return Ok(Verdict::Skip(format!(
+                "the stack has no resource {logical_id} (any more)"
+            )));
+        };
+        if !matches!(
+            resource.status.as_str(),
+            "CREATE_COMPLETE" | "UPDATE_COMPLETE"
+        ) {
+            return Ok(Verdict::Skip(format!(
+                "the resource {logical_id} is {}, not CREATE_COMPLETE or UPDATE_COMPLETE",
+                resource.status
+            )));
+        }
+        Ok(Verdict::Proceed {
+            physical_resource_id: resource.physical_resource_id,
+        })
+    }
+
+    /// The resource's physical id and status (DescribeStackResource), `None` when the stack has
+    /// no such resource.
+    pub async fn resource(
+        &self,
+        stack_id: &str,
+        logical_id: &str,
+    ) -> anyhow::Result<Option<ResourceState>> {
         let resource = match self
             .client
             .describe_stack_resource()
@@ -285,11 +600,7 @@ impl StackGuard {
             .await
         {
             Ok(output) => output,
-            Err(error) if is_missing(&error) => {
-                return Ok(Verdict::Skip(format!(
-                    "the stack has no resource {logical_id} (any more)"
-                )));
-            }
+            Err(error) if is_missing(&error) => return Ok(None),
             Err(error) => {
                 return Err(anyhow::anyhow!(
                     "cloudformation DescribeStackResource {logical_id}: {}",
@@ -298,22 +609,25 @@ impl StackGuard {
             }
         };
         let detail = resource.stack_resource_detail();
-        let resource_status = detail
-            .and_then(|d| d.resource_status())
-            .map(|s| s.as_str())
-            .unwrap_or_default();
-        if !matches!(resource_status, "CREATE_COMPLETE" | "UPDATE_COMPLETE") {
-            return Ok(Verdict::Skip(format!(
-                "the resource {logical_id} is {resource_status}, not CREATE_COMPLETE or UPDATE_COMPLETE"
-            )));
-        }
-        Ok(Verdict::Proceed {
+        Ok(Some(ResourceState {
             physical_resource_id: detail
                 .and_then(|d| d.physical_resource_id())
                 .unwrap_or_default()
                 .to_owned(),
-        })
+            status: detail
+                .and_then(|d| d.resource_status())
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        }))
     }
+}
+
+/// A resource of a stack, as DescribeStackResource says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceState {
+    pub physical_resource_id: String,
+    /// `CREATE_COMPLETE`, `UPDATE_IN_PROGRESS`, ...
+    pub status: String,
 }
 
 /// CloudFormation answers a stack (or resource) it does not know with a ValidationError that

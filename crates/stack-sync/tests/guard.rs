@@ -70,3 +70,61 @@ async fn a_sync_proceeds_only_when_the_stack_and_resource_are_settled() {
     let why = skipped_because(guard.verdict(STACK, "Import").await.unwrap());
     assert!(why.contains("no longer exists"), "{why}");
 }
+
+/// Each update is an operation of its own (DescribeStacks' LastUpdatedTime): a status belongs to
+/// the operation recorded only while it is that operation running or completed successfully.
+#[tokio::test]
+async fn a_status_is_still_the_operation_recorded_only_until_the_stack_moves_on() {
+    let stand_in = StackStatus::start().await.unwrap();
+    let guard = guard(&stand_in).await;
+    let now = |stand_in: &StackStatus, status: &str| {
+        stand_in.set_stack(STACK, status);
+        let guard = &guard;
+        async move { guard.stack_operation(STACK).await.unwrap().unwrap() }
+    };
+    let creating = now(&stand_in, "CREATE_IN_PROGRESS").await;
+    assert_eq!(creating.operation.last_updated, None);
+    assert!(creating.is_still(&creating.operation));
+    assert!(
+        now(&stand_in, "CREATE_COMPLETE")
+            .await
+            .is_still(&creating.operation)
+    );
+    assert!(
+        !now(&stand_in, "ROLLBACK_IN_PROGRESS")
+            .await
+            .is_still(&creating.operation)
+    );
+    let updating = now(&stand_in, "UPDATE_IN_PROGRESS").await;
+    assert!(updating.operation.last_updated.is_some(), "{updating:?}");
+    assert!(!updating.is_still(&creating.operation));
+    assert!(
+        now(&stand_in, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+            .await
+            .is_still(&updating.operation)
+    );
+    assert!(
+        now(&stand_in, "UPDATE_COMPLETE")
+            .await
+            .is_still(&updating.operation)
+    );
+    // A second update: another identity, even for the same statuses.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let again = now(&stand_in, "UPDATE_IN_PROGRESS").await;
+    assert!(
+        !again.is_still(&updating.operation),
+        "{again:?} {updating:?}"
+    );
+    assert!(
+        !now(&stand_in, "UPDATE_ROLLBACK_IN_PROGRESS")
+            .await
+            .is_still(&again.operation)
+    );
+    assert!(
+        !now(&stand_in, "DELETE_IN_PROGRESS")
+            .await
+            .is_still(&again.operation)
+    );
+    stand_in.remove_stack(STACK);
+    assert_eq!(guard.stack_operation(STACK).await.unwrap(), None);
+}

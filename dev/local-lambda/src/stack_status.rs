@@ -18,6 +18,8 @@ use axum::routing::post;
 #[derive(Debug, Clone, Default)]
 struct KnownStack {
     status: String,
+    /// DescribeStacks' `LastUpdatedTime`: set when an update starts (absent until the first).
+    last_updated: Option<String>,
     /// logical id → (physical id, resource type, status)
     resources: BTreeMap<String, (String, String, String)>,
 }
@@ -56,12 +58,16 @@ impl StackStatus {
         format!("http://{}", self.address)
     }
 
-    /// Sets the status of the stack `stack_id` (its ARN), making it known.
+    /// Sets the status of the stack `stack_id` (its ARN), making it known. Entering
+    /// `UPDATE_IN_PROGRESS` starts a new update: `LastUpdatedTime` becomes now, as CloudFormation
+    /// stamps each update (the identity a background continuation checks).
     pub fn set_stack(&self, stack_id: &str, status: &str) {
-        lock(&self.stacks)
-            .entry(stack_id.to_owned())
-            .or_default()
-            .status = status.to_owned();
+        let mut stacks = lock(&self.stacks);
+        let stack = stacks.entry(stack_id.to_owned()).or_default();
+        if status == "UPDATE_IN_PROGRESS" && stack.status != status {
+            stack.last_updated = Some(now_iso8601());
+        }
+        stack.status = status.to_owned();
     }
 
     /// Sets a resource of a known (or new) stack.
@@ -99,6 +105,17 @@ impl Drop for StackStatus {
     }
 }
 
+/// Now as CloudFormation writes times (`2026-01-01T00:00:00.123Z`), milliseconds included so that
+/// two updates within a second differ.
+fn now_iso8601() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
+}
+
 const NAMESPACE: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 
 fn xml_escape(text: &str) -> String {
@@ -132,9 +149,14 @@ async fn query(State(stacks): State<Stacks>, body: Bytes) -> Response {
     let result = match action.as_str() {
         "DescribeStacks" => format!(
             "<Stacks><member><StackName>{}</StackName><StackId>{}</StackId>\
-             <CreationTime>2026-01-01T00:00:00Z</CreationTime><StackStatus>{}</StackStatus></member></Stacks>",
+             <CreationTime>2026-01-01T00:00:00Z</CreationTime>{}<StackStatus>{}</StackStatus></member></Stacks>",
             xml_escape(stack_name(&stack_id)),
             xml_escape(&stack_id),
+            stack
+                .last_updated
+                .as_deref()
+                .map(|time| format!("<LastUpdatedTime>{time}</LastUpdatedTime>"))
+                .unwrap_or_default(),
             xml_escape(&stack.status)
         ),
         "DescribeStackResource" => {

@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use aws_config::SdkConfig;
 use custom_resource::OWNER_TAG_STACK_ID;
-use custom_resource::{CustomResource, Outcome, Request, Update};
+use custom_resource::{CustomResource, Failure, Outcome, Request, Step, Update};
 use identity_center::access::session_name;
 use identity_center::model::{
     ATTRIBUTE_INCLUDED, ApplicationInstance, AttributeSchema, AttributeSource, ResponseConfig,
@@ -359,29 +359,25 @@ impl CustomResource for AttributeMapping {
     type Properties = Properties;
     const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
-    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
-        self.apply(request, &properties, &[]).await
+    async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
+        Ok(self.apply(request, &properties, &[]).await?.into())
     }
 
-    async fn update(
-        &self,
-        request: &Request,
-        update: Update<Properties>,
-    ) -> anyhow::Result<Outcome> {
+    async fn update(&self, request: &Request, update: Update<Properties>) -> Result<Step, Failure> {
         let same_application =
             mapped_application(&update.physical_resource_id).is_some_and(|current| {
                 Some(current) == ApplicationArn::parse(update.new.application_arn.trim())
             });
         if !same_application {
             // Another application: a replacement; CloudFormation's Delete clears the old one.
-            return self.apply(request, &update.new, &[]).await;
+            return Ok(self.apply(request, &update.new, &[]).await?.into());
         }
         let previously = update
             .old
             .as_ref()
             .map(Properties::attribute_names)
             .unwrap_or_default();
-        self.apply(request, &update.new, &previously).await
+        Ok(self.apply(request, &update.new, &previously).await?.into())
     }
 
     async fn delete(
@@ -389,21 +385,21 @@ impl CustomResource for AttributeMapping {
         request: &Request,
         physical_resource_id: &str,
         properties: Properties,
-    ) -> anyhow::Result<()> {
+    ) -> Result<Step<()>, Failure> {
         let Some(application) = mapped_application(physical_resource_id) else {
             tracing::info!(%physical_resource_id, "not an attribute-mapping id: nothing of ours to clear");
-            return Ok(());
+            return Ok(Step::Done(()));
         };
         let identity_center = self.identity_center(request, &properties).await?;
         match ownership(&identity_center, request, &application, false).await? {
             Ownership::Ours => {}
             Ownership::Gone => {
                 tracing::info!(%application, "the application is already gone, or its Identity Center instance is");
-                return Ok(());
+                return Ok(Step::Done(()));
             }
             Ownership::NotOurs(owner) => {
                 tracing::warn!(%application, owner, "the application was not made by this stack: nothing of it is cleared");
-                return Ok(());
+                return Ok(Step::Done(()));
             }
         }
         let console = &identity_center.console;
@@ -412,9 +408,9 @@ impl CustomResource for AttributeMapping {
             Ok(current) => current,
             Err(error) if error.is_not_found() => {
                 tracing::info!(%application, "the application is already gone");
-                return Ok(());
+                return Ok(Step::Done(()));
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => return Err(anyhow::Error::from(error).into()),
         };
         let ours = properties.mapping().ok();
         let (mut response, mut schema) =
@@ -454,9 +450,9 @@ impl CustomResource for AttributeMapping {
                     .downcast_ref::<identity_center::ConsoleError>()
                     .is_some_and(|e| e.is_not_found()) =>
             {
-                Ok(())
+                Ok(Step::Done(()))
             }
-            other => other,
+            other => Ok(Step::Done(other?)),
         }
     }
 }

@@ -89,17 +89,10 @@ async fn main() -> anyhow::Result<()> {
             ..ImportOptions::default()
         },
     );
-    let request = custom_resource::Request {
-        request_type: custom_resource::RequestType::Create,
-        stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/benchmark/bench-guid"
-            .to_owned(),
-        request_id: "bench".to_owned(),
-        logical_resource_id: "Users".to_owned(),
-        resource_type: "Custom::ConnectUserImport".to_owned(),
-        respond_by: Instant::now() + Duration::from_secs(15 * 60),
-        original: Default::default(),
-    };
-    let owner = Owner::of(&request);
+    let owner = Owner::new(
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/benchmark/bench-guid",
+        "Users",
+    );
     let properties: Properties = serde_json::from_value(json!({
         "InstanceId": instance.id, "IdentityStoreId": store, "Groups": ["Agents"],
     }))?;

@@ -10,7 +10,6 @@
 //! reconciliation again (or executing those actions) resumes from there.
 
 pub mod connect;
-pub mod continuation;
 pub mod directory;
 pub mod execute;
 pub mod limiter;
@@ -25,14 +24,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use aws_config::SdkConfig;
-use custom_resource::{CustomResource, Outcome, Request, Update};
+use custom_resource::{Continuation, CustomResource, Failure, Outcome, Request, Step, Update};
 use identity_center::access::session_name;
 use identity_center::{Caller, Destination};
 use serde_json::Value;
 use stack_sync::StackGuard;
 
 use crate::connect::{Connect, Named};
-use crate::continuation::{HandOn, Progress, Relay};
 use crate::directory::Directory;
 use crate::execute::{Applied, Executor};
 use crate::limiter::{Quota, RateLimiter};
@@ -44,11 +42,10 @@ const PROBLEMS_SHOWN: usize = 5;
 /// Room for the Problems and Plan texts within CloudFormation's 4096-byte response.
 const PROBLEMS_BYTES: usize = 1200;
 const PLAN_BYTES: usize = 1500;
-/// Time kept at the end of a run to hand the request on to the next one: the hand-on's own
-/// bound plus room for the calls still in flight at the run's deadline.
-const HAND_ON_TIME: Duration = Duration::from_secs(5);
-/// The hand-on ends this long before the core's deadline for the handler.
-const HAND_ON_MARGIN: Duration = Duration::from_millis(250);
+/// The template's floor on the function's Timeout (`UserImportTimeout` MinValue), in seconds:
+/// runs of this length fit the longest import CloudFormation waits for within the core's hop
+/// bound ([`custom_resource::continuation::runs_needed`]).
+pub const MIN_RUN_SECONDS: u64 = 30;
 /// Extra reads a Delete makes for users too new to show in the first one.
 const SETTLE_ROUNDS: usize = 2;
 
@@ -265,7 +262,7 @@ impl Importer {
         owner: &Owner,
         properties: &Properties,
         deadline: Instant,
-        checkpoint: Option<&StackCheckpoint<'_>>,
+        checkpoint: Option<&stack_sync::Settled<'_>>,
     ) -> anyhow::Result<Report> {
         let prepared = self.prepare(owner, properties, deadline).await?;
         let mut report = Report::from_plan(&prepared.plan, properties.dry_run);
@@ -425,7 +422,7 @@ impl Importer {
         actions: Vec<Action>,
         adopt_existing: bool,
         deadline: Instant,
-        checkpoint: Option<&StackCheckpoint<'_>>,
+        checkpoint: Option<&stack_sync::Settled<'_>>,
         report: &mut Report,
     ) {
         let executor = Executor {
@@ -620,40 +617,6 @@ impl Importer {
 /// 2 requests a second; each check is two CloudFormation reads).
 pub const WRITES_BETWEEN_CHECKS: usize = 50;
 
-/// Between batches of a scheduled sync's writes: the stack must still be settled and the
-/// resource still the one the sync started with (CloudFormation may have started an update,
-/// a rollback or a delete meanwhile).
-pub struct StackCheckpoint<'a> {
-    pub guard: &'a StackGuard,
-    pub stack_id: &'a str,
-    pub logical_resource_id: &'a str,
-    pub physical_resource_id: &'a str,
-}
-
-impl StackCheckpoint<'_> {
-    /// Why the writes must stop now, `None` to go on. A failed check stops them too: a sync
-    /// never writes without knowing the stack is settled.
-    pub async fn stop_reason(&self) -> Option<String> {
-        match self
-            .guard
-            .verdict(self.stack_id, self.logical_resource_id)
-            .await
-        {
-            Ok(stack_sync::Verdict::Proceed {
-                physical_resource_id,
-            }) if physical_resource_id == self.physical_resource_id => None,
-            Ok(stack_sync::Verdict::Proceed {
-                physical_resource_id,
-            }) => Some(format!(
-                "the resource now manages {physical_resource_id}, not {}",
-                self.physical_resource_id
-            )),
-            Ok(stack_sync::Verdict::Skip(why)) => Some(why),
-            Err(error) => Some(format!("the stack could not be checked again: {error:#}")),
-        }
-    }
-}
-
 /// Says where the directory was read, after what went wrong: Identity Center answers a call from
 /// the wrong account or region as if the group or store did not exist.
 fn read_in(destination: &Destination) -> impl Fn(anyhow::Error) -> anyhow::Error + '_ {
@@ -767,8 +730,6 @@ pub fn instance_of(physical_id: &str, request: &Request) -> Option<String> {
 /// The CloudFormation custom resource (and the scheduled sync of it).
 pub struct ConnectUserImport {
     pub importer: Importer,
-    /// How a run that cannot finish hands the request on ([`continuation`]).
-    pub relay: Relay,
     /// Asks CloudFormation whether a scheduled sync may act; `None`: syncs are refused.
     pub guard: Option<StackGuard>,
     /// What a sync acts on, set by the stack (the function's environment); `None`: syncs are
@@ -776,12 +737,40 @@ pub struct ConnectUserImport {
     pub sync_target: Option<stack_sync::SyncTarget>,
 }
 
+/// What earlier runs of one request did, handed from run to run by the core.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DoneBefore {
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+}
+
+impl DoneBefore {
+    /// Adds this run's report to what earlier runs did; users earlier runs created or updated are
+    /// "unchanged" to this run, so they are taken out of that count.
+    pub fn total(&self, mut report: Report) -> Report {
+        report.created += self.created;
+        report.updated += self.updated;
+        report.deleted += self.deleted;
+        report.unchanged = report.unchanged.saturating_sub(self.created + self.updated);
+        report
+    }
+
+    fn of(total: &Report) -> Self {
+        Self {
+            created: total.created,
+            updated: total.updated,
+            deleted: total.deleted,
+        }
+    }
+}
+
 impl ConnectUserImport {
-    /// No continuation and no sync: a run that cannot finish answers FAILED.
+    /// No sync: the resource only.
     pub fn new(importer: Importer) -> Self {
         Self {
             importer,
-            relay: Relay::Off,
             guard: None,
             sync_target: None,
         }
@@ -794,10 +783,6 @@ impl ConnectUserImport {
         }
     }
 
-    pub fn with_relay(self, relay: Relay) -> Self {
-        Self { relay, ..self }
-    }
-
     pub fn with_guard(self, guard: StackGuard) -> Self {
         Self {
             guard: Some(guard),
@@ -808,7 +793,6 @@ impl ConnectUserImport {
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = https_client::sdk::load_config().await;
         let resource = Self::new(Importer::from_env_with(&config)?)
-            .with_relay(Relay::from_env(&config))
             .with_guard(StackGuard::from_config(&config));
         Ok(match stack_sync::SyncTarget::from_env()? {
             Some(target) => resource.with_sync_target(target),
@@ -816,177 +800,70 @@ impl ConnectUserImport {
         })
     }
 
-    /// One run of the import: the work up to this run's deadline (or the overall one, if
-    /// sooner), added to what earlier runs of the same request did.
-    async fn import(
-        &self,
-        request: &Request,
-        properties: &Properties,
-        progress: &Progress,
-    ) -> anyhow::Result<(String, Report)> {
+    /// One run of the import, up to the run's deadline, added to what earlier runs of the same
+    /// request did: done, or to be continued by the core in a new run.
+    async fn import(&self, request: &Request, properties: &Properties) -> Result<Step, Failure> {
         properties.validate()?;
         let id = physical_id(&properties.instance_id()?, request);
+        let done_before: DoneBefore = request.state()?.unwrap_or_default();
         let report = self
             .importer
-            .reconcile(
-                &Owner::of(request),
-                properties,
-                self.run_deadline(request, progress),
-            )
+            .reconcile(&Owner::of(request), properties, request.respond_by)
             .await?;
-        Ok((id, progress.total(report)))
-    }
-
-    /// This run's deadline: the request's, less the time to hand on (a Lambda Invoke) when the
-    /// run cannot finish, and never past the overall deadline.
-    fn run_deadline(&self, request: &Request, progress: &Progress) -> Instant {
-        let left = request.respond_by.saturating_duration_since(Instant::now());
-        let reserve = if self.relay.is_off() {
-            Duration::ZERO
-        } else {
-            HAND_ON_TIME.min(left / 4)
-        };
-        (request.respond_by - reserve).min(progress.answer_by())
-    }
-
-    /// A finished run answers; an unfinished one hands the request on while there is time
-    /// before the ServiceTimeout, and answers FAILED with how far it got when there is not.
-    async fn finish(
-        &self,
-        request: &Request,
-        progress: &Progress,
-        id: String,
-        report: &Report,
-    ) -> anyhow::Result<Outcome> {
-        if !report.is_complete() && !self.relay.is_off() {
-            if progress.room_for_another_run() {
-                let next = progress.next(report);
-                // Done before the core's own deadline, so that it never gives up this run (and
-                // answers) while the hand-on is in flight.
-                let by = request
-                    .respond_by
-                    .checked_sub(HAND_ON_MARGIN)
-                    .unwrap_or(request.respond_by);
-                match self.relay.hand_on(&next.event(request)?, by).await {
-                    HandOn::Accepted(to_whom) => {
-                        tracing::info!(
-                            run = next.hops,
-                            summary = %report.summary(),
-                            left = report.not_done.len(),
-                            "not finished in this run; continuing in a new invocation"
-                        );
-                        return Err(custom_resource::handed_off(to_whom));
-                    }
-                    HandOn::Unconfirmed(why) => {
-                        tracing::error!(
-                            run = next.hops,
-                            problem = %why,
-                            summary = %report.summary(),
-                            left = report.not_done.len(),
-                            "the hand-on was not confirmed: the next run, if Lambda queued it, answers CloudFormation; \
-                             this one does not, so that there is never a second answer"
-                        );
-                        return Err(custom_resource::handed_off(format!(
-                            "an unconfirmed new invocation ({why})"
-                        )));
-                    }
-                    HandOn::Refused(error) => {
-                        tracing::error!(error = %format!("{error:#}"), "could not hand the import on");
-                        return Err(error.context(format!(
-                            "the import did not finish in run {} and could not continue: {}; {} writes not made",
-                            progress.hops + 1,
-                            report.summary(),
-                            report.not_done.len()
-                        )));
-                    }
-                }
-            }
-            let limit = if progress.hops >= continuation::MAX_HOPS {
-                format!(
-                    "reached the continuation's bound of {} hand-ons",
-                    continuation::MAX_HOPS
-                )
-            } else {
-                "could not finish before the custom resource's ServiceTimeout".to_owned()
-            };
-            bail!(
-                "the import {limit}, after {} runs: {}; \
-                 {} writes not made, remaining (first: {}); problems: {}. Raise ServiceTimeout (at most 3600), the \
-                 function's Timeout or the Connect API quota ({} / {}); running the update again resumes",
-                progress.hops + 1,
-                report.summary(),
-                report.not_done.len(),
-                report
-                    .not_done
-                    .first()
-                    .map(Action::describe)
-                    .unwrap_or_default(),
-                report.problems_text(),
-                limiter::RATE_ENV,
-                limiter::BURST_ENV,
-            );
+        let report = done_before.total(report);
+        if report.is_complete() {
+            let mut outcome = Outcome::new(id);
+            outcome.data = report.data();
+            return Ok(Step::Done(outcome));
         }
-        outcome(id, report)
+        // An unfinished Create keeps its id, so a rollback's Delete removes the users it made.
+        Ok(Step::Continue(Continuation::new(
+            id,
+            &DoneBefore::of(&report),
+            progress(&report),
+        )?))
     }
 }
 
-fn outcome(id: String, report: &Report) -> anyhow::Result<Outcome> {
-    if !report.is_complete() {
-        bail!(
-            "the import did not finish before the function's deadline: {}; {} writes not made (first: {}); \
-             problems: {}. Raise the function's Timeout or the Connect API quota ({} / {}); running the update again resumes",
-            report.summary(),
-            report.not_done.len(),
-            report
-                .not_done
-                .first()
-                .map(Action::describe)
-                .unwrap_or_default(),
-            report.problems_text(),
-            limiter::RATE_ENV,
-            limiter::BURST_ENV,
-        );
-    }
-    let mut outcome = Outcome::new(id);
-    outcome.data = report.data();
-    Ok(outcome)
+/// How far an unfinished import got, for the logs and for the FAILED answer of a chain that
+/// cannot go on.
+fn progress(report: &Report) -> String {
+    format!(
+        "{}; {} writes not made, remaining (first: {}); problems: {}. Raise ServiceTimeout (at most 3600), the \
+         function's Timeout or the Connect API quota ({} / {}); running the update again resumes",
+        report.summary(),
+        report.not_done.len(),
+        report
+            .not_done
+            .first()
+            .map(Action::describe)
+            .unwrap_or_default(),
+        report.problems_text(),
+        limiter::RATE_ENV,
+        limiter::BURST_ENV,
+    )
 }
 
 impl CustomResource for ConnectUserImport {
     type Properties = Properties;
     const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
+    /// Connect creates about 2 users a second: a large import takes many runs.
+    const LONG_RUNNING: bool = true;
 
-    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
-        let progress = Progress::of(request)?;
-        progress.within_bound()?;
-        let (id, report) = self.import(request, &properties, &progress).await?;
-        // An unfinished Create still answers with its id, so the rollback Delete removes the
-        // users it did create.
-        self.finish(request, &progress, id.clone(), &report)
-            .await
-            .map_err(|error| {
-                if error.downcast_ref::<custom_resource::HandedOff>().is_some() {
-                    error
-                } else {
-                    custom_resource::failed_after_creating(id, error)
-                }
-            })
+    async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
+        self.import(request, &properties).await
     }
 
-    async fn update(
-        &self,
-        request: &Request,
-        update: Update<Properties>,
-    ) -> anyhow::Result<Outcome> {
+    async fn update(&self, request: &Request, update: Update<Properties>) -> Result<Step, Failure> {
         // A new instance gets a new id (a replacement): CloudFormation then deletes the old
         // one, removing this resource's users from the old instance.
-        let progress = Progress::of(request)?;
-        progress.within_bound()?;
-        let (id, report) = self.import(request, &update.new, &progress).await?;
-        if id != update.physical_resource_id {
-            tracing::info!(old = %update.physical_resource_id, new = %id, "replacement: the old instance's users go in the cleanup Delete");
+        let step = self.import(request, &update.new).await?;
+        if let Step::Done(outcome) = &step
+            && outcome.physical_resource_id != update.physical_resource_id
+        {
+            tracing::info!(old = %update.physical_resource_id, new = %outcome.physical_resource_id, "replacement: the old instance's users go in the cleanup Delete");
         }
-        self.finish(request, &progress, id, &report).await
+        Ok(step)
     }
 
     async fn delete(
@@ -994,17 +871,16 @@ impl CustomResource for ConnectUserImport {
         request: &Request,
         physical_resource_id: &str,
         properties: Properties,
-    ) -> anyhow::Result<()> {
+    ) -> Result<Step<()>, Failure> {
         let Some(instance_id) = instance_of(physical_resource_id, request) else {
             tracing::info!(%physical_resource_id, "not an id this resource made: nothing to delete");
-            return Ok(());
+            return Ok(Step::Done(()));
         };
         if properties.on_user_removed == OnUserRemoved::Retain {
             tracing::info!(%instance_id, "OnUserRemoved is Retain: the users stay");
-            return Ok(());
+            return Ok(Step::Done(()));
         }
-        let progress = Progress::of(request)?;
-        progress.within_bound()?;
+        let done_before: DoneBefore = request.state()?.unwrap_or_default();
         let owner = Owner::of(request);
         let Some(report) = self
             .importer
@@ -1012,21 +888,29 @@ impl CustomResource for ConnectUserImport {
                 &owner,
                 &instance_id,
                 OnUserRemoved::Delete,
-                self.run_deadline(request, &progress),
+                request.respond_by,
             )
             .await?
         else {
             tracing::info!(%instance_id, "the instance is gone: nothing to delete");
-            return Ok(());
+            return Ok(Step::Done(()));
         };
-        let report = progress.total(report);
-        if !report.is_complete() && !self.relay.is_off() {
-            // Same as an unfinished import: continue in a new run while there is time.
-            self.finish(request, &progress, physical_resource_id.to_owned(), &report)
-                .await?;
+        let report = done_before.total(report);
+        if !report.is_complete() {
+            // Same as an unfinished import: the core continues in a new run while there is time.
+            return Ok(Step::Continue(Continuation::new(
+                physical_resource_id,
+                &DoneBefore::of(&report),
+                format!(
+                    "not every user could be deleted before the deadline: {}; {} left; problems: {}. Retrying the delete resumes",
+                    report.summary(),
+                    report.not_done.len(),
+                    report.problems_text()
+                ),
+            )?));
         }
         if !report.not_deleted.is_empty() {
-            bail!(
+            return Err(anyhow!(
                 "{} users this resource created could not be deleted: {}; {}; {} not attempted; problems: {}. \
                  Retrying the delete resumes",
                 report.not_deleted.len(),
@@ -1034,17 +918,10 @@ impl CustomResource for ConnectUserImport {
                 report.summary(),
                 report.not_done.len(),
                 report.problems_text()
-            );
+            )
+            .into());
         }
-        if !report.is_complete() {
-            bail!(
-                "not every user could be deleted before the deadline: {}; {} left; problems: {}. Retrying the delete resumes",
-                report.summary(),
-                report.not_done.len(),
-                report.problems_text()
-            );
-        }
-        Ok(())
+        Ok(Step::Done(()))
     }
 
     /// The scheduled sync ([`sync`]).

@@ -1,17 +1,13 @@
 use super::*;
 
 fn request(stack_guid: &str, logical: &str) -> Request {
-    Request {
-        request_type: custom_resource::RequestType::Delete,
-        stack_id: format!(
-            "arn:aws:cloudformation:eu-west-1:123456789012:stack/connect-sso/{stack_guid}"
-        ),
-        request_id: "r".into(),
-        logical_resource_id: logical.into(),
-        resource_type: "Custom::ConnectUserImport".into(),
-        respond_by: Instant::now(),
-        original: Default::default(),
-    }
+    Request::new(
+        custom_resource::RequestType::Delete,
+        format!("arn:aws:cloudformation:eu-west-1:123456789012:stack/connect-sso/{stack_guid}"),
+        logical,
+        "Custom::ConnectUserImport",
+        Instant::now(),
+    )
 }
 
 #[test]
@@ -130,12 +126,15 @@ fn the_templates_run_floor_keeps_the_longest_import_within_the_hop_bound() {
         .trim()
         .parse()
         .unwrap();
-    assert_eq!(floor, continuation::MIN_RUN_SECONDS);
-    let runs = continuation::runs_needed(Duration::from_secs(3600), Duration::from_secs(floor));
+    assert_eq!(floor, MIN_RUN_SECONDS);
+    let runs = custom_resource::continuation::runs_needed(
+        Duration::from_secs(3600),
+        Duration::from_secs(floor),
+    );
     assert!(
-        runs <= u64::from(continuation::MAX_HOPS) + 1,
+        runs <= u64::from(custom_resource::MAX_HOPS) + 1,
         "{runs} runs of {floor} s fill the ServiceTimeout, the bound allows {}",
-        continuation::MAX_HOPS + 1
+        custom_resource::MAX_HOPS + 1
     );
     // The function's own lines: up to the next resource.
     let function: String = template

@@ -261,7 +261,7 @@ async fn the_sample_events_run_through_the_compiled_function() {
 /// event) is answered FAILED with the progress it carries, before any call to Connect.
 #[tokio::test]
 async fn a_continuation_past_the_hop_bound_is_answered_failed_with_no_call() {
-    use connect_user_import::continuation::{CONTINUATION_KEY, MAX_HOPS};
+    use custom_resource::{CONTINUATION_KEY, MAX_HOPS};
     let w = World::new("past-hop-bound").await;
     let agents = w.group("Agents").await;
     let ann = w.user("ann", "ann@example.com", "Ann", "Agent").await;
@@ -271,7 +271,9 @@ async fn a_continuation_past_the_hop_bound_is_answered_failed_with_no_call() {
     let mut event = w.create_event(&w.props(json!({})));
     event["ResponseURL"] = json!(bucket.url("past-bound"));
     event[CONTINUATION_KEY] = json!({
-        "Hops": MAX_HOPS + 1, "AnswerByMs": u64::MAX / 2, "Created": 12, "Updated": 3, "Deleted": 0
+        "Hops": MAX_HOPS + 1, "AnswerByMs": u64::MAX / 2,
+        "State": {"Created": 12, "Updated": 3, "Deleted": 0},
+        "Progress": "created 12, updated 3, deleted 0"
     });
     let outcome = function
         .invoke(event.to_string(), Duration::from_secs(30))

@@ -305,9 +305,9 @@ fn the_sample_sync_event_parses_as_the_function_would_parse_it() {
 /// on the stack mid-way, the batch under way finishes and no further write is made.
 #[tokio::test]
 async fn a_sync_stops_between_batches_when_the_stack_starts_changing() {
+    use connect_user_import::WRITES_BETWEEN_CHECKS;
     use connect_user_import::plan::Owner;
     use connect_user_import::properties::Properties;
-    use connect_user_import::{StackCheckpoint, WRITES_BETWEEN_CHECKS};
     let w = World::new("sync-batches").await;
     let stand_in = StackStatus::start().await.unwrap();
     let agents = w.group("Agents").await;
@@ -328,12 +328,11 @@ async fn a_sync_stops_between_batches_when_the_stack_starts_changing() {
         "UPDATE_COMPLETE",
     );
     let guard = guard(&stand_in).await;
-    let checkpoint = StackCheckpoint {
-        guard: &guard,
-        stack_id: &w.stack_id,
-        logical_resource_id: LOGICAL_ID,
-        physical_resource_id: &w.physical_id(),
-    };
+    let checkpoint = stack_sync::Settled::new(
+        stack_sync::Owner::new(&w.stack_id, LOGICAL_ID),
+        w.physical_id(),
+        &guard,
+    );
     let properties: Properties = custom_resource::parse_properties(&w.props(json!({}))).unwrap();
     // 100 writes a second: the first user shows long before the first batch of 50 is done.
     let importer = w.importer(connect_user_import::ImportOptions {

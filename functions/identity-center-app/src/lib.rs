@@ -32,9 +32,9 @@ mod principals;
 
 use std::collections::BTreeSet;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use aws_config::SdkConfig;
-use custom_resource::{CustomResource, Outcome, Request, Update, failed_after_creating};
+use custom_resource::{CustomResource, Failure, Outcome, Request, Step, Update};
 use identity_center::access::session_name;
 use identity_center::model::{
     ApplicationInstance, CUSTOM_SAML_TEMPLATE_ID, DisplayData, ServiceProviderConfig, Status,
@@ -224,7 +224,7 @@ impl IdentityCenterSamlApp {
         &self,
         request: &Request,
         properties: &Properties,
-    ) -> anyhow::Result<Outcome> {
+    ) -> Result<Step, Failure> {
         let clients = self
             .clients(request, properties, &self.region(properties)?)
             .await?;
@@ -253,7 +253,9 @@ impl IdentityCenterSamlApp {
             outcome(&clients.identity_center, &application, &instance).await
         }
         .await;
-        result.map_err(|error| failed_after_creating(application.to_string(), error))
+        result
+            .map(Step::Done)
+            .map_err(|error| Failure::partially_created(application.to_string(), error))
     }
 }
 
@@ -276,16 +278,12 @@ impl CustomResource for IdentityCenterSamlApp {
     type Properties = Properties;
     const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
-    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
+    async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
         properties.validate()?;
         self.create_application(request, &properties).await
     }
 
-    async fn update(
-        &self,
-        request: &Request,
-        update: Update<Properties>,
-    ) -> anyhow::Result<Outcome> {
+    async fn update(&self, request: &Request, update: Update<Properties>) -> Result<Step, Failure> {
         let new = update.new;
         new.validate()?;
         let Some(application) = ApplicationArn::parse(&update.physical_resource_id) else {
@@ -322,10 +320,11 @@ impl CustomResource for IdentityCenterSamlApp {
                         .map(|(key, value)| (key.as_str(), value.as_str())),
                 ) =>
             {
-                bail!(
+                return Err(anyhow!(
                     "application {application} does not carry this resource's ownership tags: it was not made by this stack's {} and is left unchanged",
                     request.logical_resource_id
                 )
+                .into());
             }
             Some(_) => {}
         }
@@ -341,7 +340,9 @@ impl CustomResource for IdentityCenterSamlApp {
         };
         configure(identity_center, &application, &new).await?;
         sync_assignments(identity_center, &application, &desired, &previous).await?;
-        outcome(identity_center, &application, &instance).await
+        Ok(outcome(identity_center, &application, &instance)
+            .await?
+            .into())
     }
 
     async fn delete(
@@ -349,10 +350,10 @@ impl CustomResource for IdentityCenterSamlApp {
         request: &Request,
         physical_resource_id: &str,
         properties: Properties,
-    ) -> anyhow::Result<()> {
+    ) -> Result<Step<()>, Failure> {
         let Some(application) = ApplicationArn::parse(physical_resource_id) else {
             tracing::info!(%physical_resource_id, "not an application ARN: nothing of ours to delete");
-            return Ok(());
+            return Ok(Step::Done(()));
         };
         let identity_center = self
             .clients(request, &properties, &self.region(&properties)?)
@@ -370,7 +371,7 @@ impl CustomResource for IdentityCenterSamlApp {
             .any(|instance| application.is_in_instance(&instance.arn))
         {
             tracing::info!(%instance_arn, application_arn = %application, "the Identity Center instance of the application does not exist or is not visible here: nothing to delete");
-            return Ok(());
+            return Ok(Step::Done(()));
         }
         let application_arn = application.to_string();
         match identity_center
@@ -379,7 +380,7 @@ impl CustomResource for IdentityCenterSamlApp {
         {
             None => {
                 tracing::info!(%application_arn, "the application is already gone");
-                return Ok(());
+                return Ok(Step::Done(()));
             }
             Some(tags)
                 if !request.owns(
@@ -388,11 +389,12 @@ impl CustomResource for IdentityCenterSamlApp {
                 ) =>
             {
                 tracing::warn!(%application_arn, "the application was not made by this resource: left alone");
-                return Ok(());
+                return Ok(Step::Done(()));
             }
             Some(_) => {}
         }
-        delete_application(&identity_center, &application).await
+        delete_application(&identity_center, &application).await?;
+        Ok(Step::Done(()))
     }
 }
 

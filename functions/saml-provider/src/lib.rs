@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use custom_resource::{
-    CustomResource, OWNER_TAG_LOGICAL_ID, OWNER_TAG_STACK_ID, Outcome, Request, Update,
-    failed_after_creating,
+    CustomResource, Failure, OWNER_TAG_LOGICAL_ID, OWNER_TAG_STACK_ID, Outcome, Owner, Request,
+    Step, Update,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -165,11 +165,12 @@ impl SamlProvider {
     /// returns its ARN. A provider of that name made by anything else is left alone and refused.
     async fn ensure_provider(
         &self,
-        request: &Request,
+        owner: &Owner,
+        respond_by: Instant,
         name: &str,
         metadata: &Metadata,
         tags: &[(String, String)],
-    ) -> anyhow::Result<String> {
+    ) -> Result<String, Failure> {
         let existing = match self.iam.find(name).await? {
             Some(arn) => arn,
             None => match self.iam.create(name, &metadata.document, tags).await? {
@@ -180,7 +181,7 @@ impl SamlProvider {
                 // Made between our look-up and our create: by a retry of this very request, perhaps,
                 // and perhaps so recently that IAM does not list it yet.
                 Created::NameTaken => self
-                    .eventually(request.respond_by, || self.iam.find(name))
+                    .eventually(respond_by, || self.iam.find(name))
                     .await?
                     .with_context(|| {
                         format!("CreateSAMLProvider {name}: the name is taken, yet no provider of that name is listed")
@@ -192,19 +193,20 @@ impl SamlProvider {
             .tags(&existing)
             .await?
             .with_context(|| format!("{existing} vanished while being adopted"))?;
-        if !owns(request, &current_tags) {
-            anyhow::bail!(
+        if !owns(owner, &current_tags) {
+            return Err(anyhow::anyhow!(
                 "invalid property Name: the IAM SAML provider name {name} is taken by a provider this resource did not \
                  create ({existing} lacks the ownership tags {OWNER_TAG_STACK_ID} and {OWNER_TAG_LOGICAL_ID} of stack {} \
                  resource {}); choose another Name or remove that provider",
-                request.stack_name(),
-                request.logical_resource_id
-            );
+                owner.stack_name(),
+                owner.logical_resource_id
+            )
+            .into());
         }
         tracing::info!(arn = %existing, "adopting the SAML provider this resource made earlier");
         self.converge(&existing, metadata, tags, &current_tags, &[])
             .await
-            .map_err(|error| failed_after_creating(existing.clone(), error))?;
+            .map_err(|error| Failure::partially_created(existing.clone(), error))?;
         Ok(existing)
     }
 
@@ -275,48 +277,47 @@ impl SamlProvider {
 impl CustomResource for SamlProvider {
     type Properties = Properties;
 
-    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
-        let name = properties.provider_name(request)?;
-        let tags = properties.tags_for(request)?;
+    async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
+        let owner = request.owner();
+        let name = properties.provider_name(&owner)?;
+        let tags = properties.tags_for(&owner)?;
         let metadata = self.metadata(&properties, request.respond_by).await?;
         let arn = self
-            .ensure_provider(request, &name, &metadata, &tags)
+            .ensure_provider(&owner, request.respond_by, &name, &metadata, &tags)
             .await?;
-        Ok(outcome(arn, &name, &metadata))
+        Ok(outcome(arn, &name, &metadata).into())
     }
 
-    async fn update(
-        &self,
-        request: &Request,
-        update: Update<Properties>,
-    ) -> anyhow::Result<Outcome> {
+    async fn update(&self, request: &Request, update: Update<Properties>) -> Result<Step, Failure> {
         let Update {
             physical_resource_id: arn,
             new,
             old,
         } = update;
-        let name = new.provider_name(request)?;
-        let tags = new.tags_for(request)?;
+        let owner = request.owner();
+        let name = new.provider_name(&owner)?;
+        let tags = new.tags_for(&owner)?;
         let metadata = self.metadata(&new, request.respond_by).await?;
         if provider_name(&arn) != Some(name.as_str()) {
             // A new name is a new provider: the old one is left for CloudFormation's cleanup Delete.
             let replacement = self
-                .ensure_provider(request, &name, &metadata, &tags)
+                .ensure_provider(&owner, request.respond_by, &name, &metadata, &tags)
                 .await?;
             tracing::info!(old = %arn, new = %replacement, "SAML provider replaced");
-            return Ok(outcome(replacement, &name, &metadata));
+            return Ok(outcome(replacement, &name, &metadata).into());
         }
         let Some(current_tags) = self.iam.tags(&arn).await? else {
             tracing::warn!(%arn, "the SAML provider is gone; making it again");
             let arn = self
-                .ensure_provider(request, &name, &metadata, &tags)
+                .ensure_provider(&owner, request.respond_by, &name, &metadata, &tags)
                 .await?;
-            return Ok(outcome(arn, &name, &metadata));
+            return Ok(outcome(arn, &name, &metadata).into());
         };
-        if !owns(request, &current_tags) {
-            anyhow::bail!(
+        if !owns(&owner, &current_tags) {
+            return Err(anyhow::anyhow!(
                 "the IAM SAML provider {arn} does not carry this resource's ownership tags; it was not changed"
-            );
+            )
+            .into());
         }
         let wanted: BTreeSet<&str> = new.tags.iter().map(|tag| tag.key.as_str()).collect();
         let removed_keys: Vec<String> = old
@@ -330,7 +331,7 @@ impl CustomResource for SamlProvider {
             .unwrap_or_default();
         self.converge(&arn, &metadata, &tags, &current_tags, &removed_keys)
             .await?;
-        Ok(outcome(arn, &name, &metadata))
+        Ok(outcome(arn, &name, &metadata).into())
     }
 
     async fn delete(
@@ -338,13 +339,13 @@ impl CustomResource for SamlProvider {
         request: &Request,
         arn: &str,
         _properties: Properties,
-    ) -> anyhow::Result<()> {
+    ) -> Result<Step<()>, Failure> {
         if provider_name(arn).is_none() {
             tracing::info!(
                 physical_resource_id = arn,
                 "not a SAML provider ARN: nothing of ours to delete"
             );
-            return Ok(());
+            return Ok(Step::Done(()));
         }
         // "No such provider" may only mean IAM does not show a provider made seconds ago yet.
         let tags = self
@@ -352,7 +353,7 @@ impl CustomResource for SamlProvider {
             .await?;
         match tags {
             None => tracing::info!(%arn, "the SAML provider is already gone"),
-            Some(tags) if !owns(request, &tags) => {
+            Some(tags) if !owns(&request.owner(), &tags) => {
                 tracing::warn!(%arn, "the SAML provider was not made by this resource; leaving it in place");
             }
             Some(_) => {
@@ -360,7 +361,7 @@ impl CustomResource for SamlProvider {
                 tracing::info!(%arn, deleted, "SAML provider deleted");
             }
         }
-        Ok(())
+        Ok(Step::Done(()))
     }
 
     /// The scheduled sync: the metadata fetched again, the provider updated when it changed.
@@ -389,17 +390,14 @@ impl Properties {
     }
 
     /// The IAM provider name: `Name`, or one derived from the stack and logical id.
-    fn provider_name(&self, request: &Request) -> anyhow::Result<String> {
+    fn provider_name(&self, owner: &Owner) -> anyhow::Result<String> {
         let Some(name) = self
             .name
             .as_deref()
             .map(str::trim)
             .filter(|name| !name.is_empty())
         else {
-            return Ok(default_name(
-                request.stack_name(),
-                &request.logical_resource_id,
-            ));
+            return Ok(default_name(owner.stack_name(), &owner.logical_resource_id));
         };
         let valid_chars = name.chars().all(is_name_char);
         if !valid_chars || name.chars().count() > MAX_NAME_CHARS {
@@ -412,7 +410,7 @@ impl Properties {
     }
 
     /// The ownership tags followed by the user's `Tags`.
-    fn tags_for(&self, request: &Request) -> anyhow::Result<Vec<(String, String)>> {
+    fn tags_for(&self, owner: &Owner) -> anyhow::Result<Vec<(String, String)>> {
         if self.tags.len() > MAX_USER_TAGS {
             anyhow::bail!(
                 "invalid property Tags: {} tags given, at most {MAX_USER_TAGS} are accepted",
@@ -435,7 +433,7 @@ impl Properties {
                 );
             }
         }
-        let ownership = request
+        let ownership = owner
             .ownership_tags()
             .map(|(key, value)| (key.to_owned(), value.to_owned()));
         Ok(ownership
@@ -454,8 +452,8 @@ fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|text| !text.trim().is_empty())
 }
 
-fn owns(request: &Request, tags: &[(String, String)]) -> bool {
-    request.owns(
+fn owns(owner: &Owner, tags: &[(String, String)]) -> bool {
+    owner.owns(
         tags.iter()
             .map(|(key, value)| (key.as_str(), value.as_str())),
     )

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use custom_resource::{CustomResource, Outcome, Request, Update};
+use custom_resource::{CustomResource, Failure, Outcome, Request, Step, Update};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -64,16 +64,16 @@ impl CustomResource for Probe {
     type Properties = Properties;
     const SENSITIVE_PROPERTIES: &'static [&'static str] = &["Secret"];
 
-    async fn create(&self, request: &Request, properties: Properties) -> anyhow::Result<Outcome> {
-        self.act(
-            &properties,
-            format!("probe/{}", request.logical_resource_id),
-        )
-        .await
+    async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
+        let id = format!("probe/{}", request.logical_resource_id);
+        Ok(self.act(&properties, id).await?.into())
     }
 
-    async fn update(&self, _: &Request, update: Update<Properties>) -> anyhow::Result<Outcome> {
-        self.act(&update.new, update.physical_resource_id).await
+    async fn update(&self, _: &Request, update: Update<Properties>) -> Result<Step, Failure> {
+        Ok(self
+            .act(&update.new, update.physical_resource_id)
+            .await?
+            .into())
     }
 
     async fn delete(
@@ -81,11 +81,11 @@ impl CustomResource for Probe {
         _: &Request,
         physical_resource_id: &str,
         properties: Properties,
-    ) -> anyhow::Result<()> {
+    ) -> Result<Step<()>, Failure> {
         tracing::info!(physical_resource_id, "probe delete called");
         self.act(&properties, physical_resource_id.to_owned())
-            .await
-            .map(drop)
+            .await?;
+        Ok(Step::Done(()))
     }
 
     async fn other_event(

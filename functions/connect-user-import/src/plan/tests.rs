@@ -608,15 +608,13 @@ fn a_missing_email_digest_counts_as_a_changed_email() {
 
 #[test]
 fn the_owner_agrees_with_the_core() {
-    let request = custom_resource::Request {
-        request_type: custom_resource::RequestType::Create,
-        stack_id: STACK.into(),
-        request_id: "r".into(),
-        logical_resource_id: "Users".into(),
-        resource_type: "Custom::ConnectUserImport".into(),
-        respond_by: std::time::Instant::now(),
-        original: Default::default(),
-    };
+    let request = custom_resource::Request::new(
+        custom_resource::RequestType::Create,
+        STACK,
+        "Users",
+        "Custom::ConnectUserImport",
+        std::time::Instant::now(),
+    );
     assert_eq!(Owner::of(&request), owner());
     assert_eq!(Owner::new(STACK, "Users"), owner());
     let tags = existing_for(&desired(&jane(), &settings())).tags;
