@@ -207,6 +207,39 @@ impl Hostile {
         event
     }
 
+    /// An Update of `physical_id` from `old` to `properties`, for this stack, answered under `key`.
+    pub fn update_event(
+        &self,
+        key: &str,
+        resource_type: &str,
+        physical_id: &str,
+        properties: Value,
+        old: Value,
+    ) -> Value {
+        let mut event = self.event(
+            key,
+            "Update",
+            OUR_STACK,
+            resource_type,
+            Some(physical_id),
+            properties,
+        );
+        event["OldResourceProperties"] = old;
+        event
+    }
+
+    /// Invokes with `event` (answered under `key`) and returns the one response document.
+    pub async fn answer(&self, key: &str, event: &Value) -> Value {
+        self.invoke(event).await;
+        let response = self.response(key).await;
+        assert_eq!(
+            self.bucket.received_for(key).len(),
+            1,
+            "exactly one answer for {key}"
+        );
+        response
+    }
+
     pub async fn invoke(&self, event: &Value) -> Outcome {
         self.function
             .invoke(event.to_string(), Duration::from_secs(30))
