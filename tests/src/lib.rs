@@ -282,3 +282,43 @@ pub fn invocation_error(outcome: &Outcome) -> String {
         other => panic!("expected an invocation error, got {other:?}"),
     }
 }
+
+/// Creates a directory user `name` in the identity store `store`, with a primary email (the Connect
+/// user name the import derives), and makes it a member of `group`.
+pub async fn directory_member(
+    identity_store: &aws_sdk_identitystore::Client,
+    store: &str,
+    group: &str,
+    name: &str,
+) {
+    use aws_sdk_identitystore::types::{Email, MemberId, Name};
+    let user = identity_store
+        .create_user()
+        .identity_store_id(store)
+        .user_name(name)
+        .display_name(name)
+        .name(
+            Name::builder()
+                .given_name(name)
+                .family_name("Tester")
+                .build(),
+        )
+        .emails(
+            Email::builder()
+                .value(format!("{name}@example.com"))
+                .r#type("work")
+                .primary(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateUser");
+    identity_store
+        .create_group_membership()
+        .identity_store_id(store)
+        .group_id(group)
+        .member_id(MemberId::UserId(user.user_id().to_owned()))
+        .send()
+        .await
+        .expect("CreateGroupMembership");
+}

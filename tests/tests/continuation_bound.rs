@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_identitystore::types::{Email, MemberId, Name};
 use custom_resource::{CONTINUATION_KEY, MAX_HOPS};
 use end_to_end::*;
 use local_lambda::{FunctionProcess, LambdaService, Outcome, ResponseBucket, workspace_binary};
@@ -33,35 +32,7 @@ async fn the_run_at_the_hop_bound_answers_failed_with_the_chains_progress() {
         .group_id()
         .to_owned();
     for n in 0..40 {
-        let name = format!("b{n:02}");
-        let user = identity_store
-            .create_user()
-            .identity_store_id(&store)
-            .user_name(&name)
-            .display_name(&name)
-            .name(
-                Name::builder()
-                    .given_name(&name)
-                    .family_name("Tester")
-                    .build(),
-            )
-            .emails(
-                Email::builder()
-                    .value(format!("{name}@example.com"))
-                    .primary(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("CreateUser");
-        identity_store
-            .create_group_membership()
-            .identity_store_id(&store)
-            .group_id(&group)
-            .member_id(MemberId::UserId(user.user_id().to_owned()))
-            .send()
-            .await
-            .expect("CreateGroupMembership");
+        directory_member(&identity_store, &store, &group, &format!("b{n:02}")).await;
     }
     let lambda = LambdaService::start().await.expect("Invoke API");
     let bucket = ResponseBucket::start().await.expect("bucket");

@@ -5,7 +5,6 @@
 //!
 //! Needs `cargo build --workspace --bins` and moto (`scripts/with-moto`).
 
-use aws_sdk_identitystore::types::{Email, MemberId, Name};
 use aws_sdk_ssoadmin::types::Tag;
 use connect_emulator::UserSnapshot;
 use end_to_end::*;
@@ -165,44 +164,6 @@ async fn attribute_mapping_never_writes_an_application_this_stack_did_not_create
         "PT1H"
     );
     hostile.function.stop().await;
-}
-
-/// A directory user of `store` in `group`, with a primary email (the Connect user name).
-async fn directory_member(
-    identity_store: &aws_sdk_identitystore::Client,
-    store: &str,
-    group: &str,
-    name: &str,
-) {
-    let user = identity_store
-        .create_user()
-        .identity_store_id(store)
-        .user_name(name)
-        .display_name(name)
-        .name(
-            Name::builder()
-                .given_name(name)
-                .family_name("Tester")
-                .build(),
-        )
-        .emails(
-            Email::builder()
-                .value(format!("{name}@example.com"))
-                .r#type("work")
-                .primary(true)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CreateUser");
-    identity_store
-        .create_group_membership()
-        .identity_store_id(store)
-        .group_id(group)
-        .member_id(MemberId::UserId(user.user_id().to_owned()))
-        .send()
-        .await
-        .expect("CreateGroupMembership");
 }
 
 #[tokio::test]

@@ -12,7 +12,6 @@
 //!
 //! Needs `cargo build --workspace --bins` and moto (`scripts/with-moto`).
 
-use aws_sdk_identitystore::types::{Email, MemberId, Name};
 use aws_sdk_ssoadmin::types::Tag;
 use end_to_end::*;
 use identity_center_emulator::Emulator as IdentityCenter;
@@ -265,37 +264,7 @@ async fn connect_user_import_rolls_back_to_the_good_properties() {
         .expect("CreateGroup")
         .group_id()
         .to_owned();
-    let member = async |name: &str| {
-        let user = identity_store
-            .create_user()
-            .identity_store_id(&store)
-            .user_name(name)
-            .display_name(name)
-            .name(
-                Name::builder()
-                    .given_name(name)
-                    .family_name("Tester")
-                    .build(),
-            )
-            .emails(
-                Email::builder()
-                    .value(format!("{name}@example.com"))
-                    .r#type("work")
-                    .primary(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("CreateUser");
-        identity_store
-            .create_group_membership()
-            .identity_store_id(&store)
-            .group_id(&group)
-            .member_id(MemberId::UserId(user.user_id().to_owned()))
-            .send()
-            .await
-            .expect("CreateGroupMembership");
-    };
+    let member = async |name: &str| directory_member(&identity_store, &store, &group, name).await;
     member("ann").await;
     let hostile = Hostile::start(
         "connect-user-import",
