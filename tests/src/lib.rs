@@ -207,6 +207,39 @@ impl Hostile {
         event
     }
 
+    /// An Update of `physical_id` from `old` to `properties`, for this stack, answered under `key`.
+    pub fn update_event(
+        &self,
+        key: &str,
+        resource_type: &str,
+        physical_id: &str,
+        properties: Value,
+        old: Value,
+    ) -> Value {
+        let mut event = self.event(
+            key,
+            "Update",
+            OUR_STACK,
+            resource_type,
+            Some(physical_id),
+            properties,
+        );
+        event["OldResourceProperties"] = old;
+        event
+    }
+
+    /// Invokes with `event` (answered under `key`) and returns the one response document.
+    pub async fn answer(&self, key: &str, event: &Value) -> Value {
+        self.invoke(event).await;
+        let response = self.response(key).await;
+        assert_eq!(
+            self.bucket.received_for(key).len(),
+            1,
+            "exactly one answer for {key}"
+        );
+        response
+    }
+
     pub async fn invoke(&self, event: &Value) -> Outcome {
         self.function
             .invoke(event.to_string(), Duration::from_secs(30))
@@ -248,4 +281,44 @@ pub fn invocation_error(outcome: &Outcome) -> String {
         Outcome::Error(body) => String::from_utf8_lossy(body).into_owned(),
         other => panic!("expected an invocation error, got {other:?}"),
     }
+}
+
+/// Creates a directory user `name` in the identity store `store`, with a primary email (the Connect
+/// user name the import derives), and makes it a member of `group`.
+pub async fn directory_member(
+    identity_store: &aws_sdk_identitystore::Client,
+    store: &str,
+    group: &str,
+    name: &str,
+) {
+    use aws_sdk_identitystore::types::{Email, MemberId, Name};
+    let user = identity_store
+        .create_user()
+        .identity_store_id(store)
+        .user_name(name)
+        .display_name(name)
+        .name(
+            Name::builder()
+                .given_name(name)
+                .family_name("Tester")
+                .build(),
+        )
+        .emails(
+            Email::builder()
+                .value(format!("{name}@example.com"))
+                .r#type("work")
+                .primary(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateUser");
+    identity_store
+        .create_group_membership()
+        .identity_store_id(store)
+        .group_id(group)
+        .member_id(MemberId::UserId(user.user_id().to_owned()))
+        .send()
+        .await
+        .expect("CreateGroupMembership");
 }

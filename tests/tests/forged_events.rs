@@ -4,7 +4,10 @@
 //!
 //! Needs `cargo build --workspace --bins`.
 
+use std::time::{Duration, Instant};
+
 use end_to_end::*;
+use local_lambda::Outcome;
 use serde_json::json;
 
 /// Properties a real template could give each function, the ExternalId included.
@@ -183,6 +186,78 @@ async fn a_response_url_that_is_not_cloudformations_gets_no_request() {
         );
         assert!(hostile.service_calls().is_empty(), "{binary}");
         hostile.assert_logs_free_of(&[hostile.bucket.signature(), EXTERNAL_ID]);
+        hostile.function.stop().await;
+    }
+}
+
+/// CloudFormation never answering the status check (DescribeStacks accepted, never answered): the
+/// event cannot be confirmed as CloudFormation's, so it is refused FAILED, exactly once, before
+/// the function's deadline, and no other service is called.
+#[tokio::test]
+async fn a_hung_status_check_is_refused_once_before_the_deadline() {
+    let hung = test_support::hung_endpoint().await;
+    // A short function Timeout: the status check may wait until the core's reserve for answering
+    // (half the time when less than twice the reserve is left: about 3 s here).
+    let timeout = Duration::from_secs(6);
+    let mut running = tokio::task::JoinSet::new();
+    for (binary, resource_type) in FUNCTIONS {
+        let hung = hung.clone();
+        running.spawn(async move {
+            let hostile =
+                Hostile::start(binary, None, &[("AWS_ENDPOINT_URL_CLOUDFORMATION", &hung)]).await;
+            let event = hostile.event(
+                "hung",
+                "Update",
+                OUR_STACK,
+                resource_type,
+                Some("ins-1234567890abcdef"),
+                plausible_properties(binary),
+            );
+            let started = Instant::now();
+            let outcome = hostile
+                .function
+                .invoke(event.to_string(), timeout)
+                .await
+                .expect("invoke");
+            (binary, hostile, started, outcome)
+        });
+    }
+    let functions = running.join_all().await;
+    for (binary, hostile, started, outcome) in &functions {
+        assert!(
+            matches!(outcome, Outcome::Response(_)),
+            "{binary}: the invocation itself ends in time: {outcome:?}"
+        );
+        let puts = hostile.bucket.received_for("hung");
+        assert_eq!(puts.len(), 1, "{binary}: exactly one answer");
+        let answer = puts[0].json();
+        assert_eq!(answer["Status"], "FAILED", "{binary}: {answer:#}");
+        assert_eq!(
+            answer["PhysicalResourceId"], "ins-1234567890abcdef",
+            "{binary}"
+        );
+        let reason = answer["Reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with(
+                "refused, nothing done: CloudFormation did not say the stack's status within"
+            ),
+            "{binary}: {reason}"
+        );
+        let at = puts[0].at.duration_since(*started);
+        assert!(
+            at < timeout,
+            "{binary}: answered after the deadline ({at:?})"
+        );
+        assert!(
+            hostile.service_calls().is_empty(),
+            "{binary}: {:?}",
+            hostile.service_calls()
+        );
+    }
+    // Nothing left running answers later: the check was given up, not raced.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (binary, hostile, _, _) in &functions {
+        assert_eq!(hostile.bucket.received_for("hung").len(), 1, "{binary}");
         hostile.function.stop().await;
     }
 }

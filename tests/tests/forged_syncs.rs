@@ -4,6 +4,8 @@
 //!
 //! Needs `cargo build --workspace --bins`.
 
+use std::time::Duration;
+
 use end_to_end::*;
 use serde_json::{Value, json};
 
@@ -54,7 +56,8 @@ async fn a_sync_event_with_its_own_properties_is_refused() {
             let event = sync_event(OUR_STACK, logical_id, Some(forged));
             let error = invocation_error(&hostile.invoke(&event).await);
             assert!(
-                error.contains("refused, nothing done") && error.contains("Properties"),
+                error.contains("refused, nothing done")
+                    && error.contains("this one also carries Properties;"),
                 "{binary}: {error}"
             );
         }
@@ -138,6 +141,46 @@ async fn the_schedules_own_event_is_obeyed() {
                 .unwrap_or_default()
                 .contains(logical_id),
             "{result:#}"
+        );
+        hostile.function.stop().await;
+    }
+}
+
+/// CloudFormation never answering the sync's stack check: the sync does nothing and the
+/// invocation ends, with an error, before the function's deadline (Lambda would otherwise kill it
+/// and count a timeout).
+#[tokio::test]
+async fn a_sync_whose_stack_check_hangs_writes_nothing_and_ends_before_the_deadline() {
+    let hung = test_support::hung_endpoint().await;
+    let timeout = Duration::from_secs(5);
+    for (binary, logical_id, properties) in SYNCED {
+        let hostile = Hostile::start(
+            binary,
+            None,
+            &[
+                ("CONNECT_SSO_SYNC_RESOURCE", logical_id),
+                ("CONNECT_SSO_SYNC_PROPERTIES", properties),
+                ("AWS_ENDPOINT_URL_CLOUDFORMATION", &hung),
+            ],
+        )
+        .await;
+        let outcome = hostile
+            .function
+            .invoke(sync_event(OUR_STACK, logical_id, None).to_string(), timeout)
+            .await
+            .expect("invoke");
+        // The function's own deadline guard ends it (an error it posts itself, 100 ms before
+        // the deadline), not the runtime's kill (`Outcome::TimedOut`); a timing bound here would
+        // only measure how loaded the machine is.
+        let error = invocation_error(&outcome);
+        assert!(
+            error.contains("timed out before the function's deadline"),
+            "{binary}: {error}"
+        );
+        assert!(
+            hostile.service_calls().is_empty(),
+            "{binary}: {:?}",
+            hostile.service_calls()
         );
         hostile.function.stop().await;
     }

@@ -12,10 +12,11 @@ pub mod clients;
 pub mod doctor;
 pub mod plan;
 pub mod preflight;
+pub mod report;
 pub mod stack;
 pub mod status;
 pub mod target;
 
 pub use clients::{Clients, Endpoints};
-pub use doctor::{Check, Report};
+pub use report::{Check, CheckName, Report};
 pub use target::Target;

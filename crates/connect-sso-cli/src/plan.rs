@@ -83,7 +83,8 @@ pub fn parse_properties(mut properties: Map<String, Value>) -> anyhow::Result<Pr
     for key in ENVELOPE_KEYS {
         properties.remove(key);
     }
-    let properties: Properties = serde_json::from_value(Value::Object(properties))
+    let properties: Properties = custom_resource::parse_properties(&Value::Object(properties))
+        .map_err(anyhow::Error::msg)
         .context("the user import's properties")?;
     properties.validate()?;
     Ok(properties)

@@ -5,40 +5,42 @@
 //! written. The facts it relies on are in docs/preflight.md.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use aws_config::SdkConfig;
-use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_connect::types::DirectoryType;
 use connect_user_import::connect::Connect;
 use connect_user_import::directory::Directory;
 use connect_user_import::limiter::{Quota, RateLimiter};
 use connect_user_import::plan::{self as import_plan, Action, Owner};
 use connect_user_import::properties::UsernameAttribute;
 use identity_center::model::{ApplicationInstance, CUSTOM_SAML_TEMPLATE_ID};
-use identity_center::{Caller, IdentityCenter, IdentityCenterRole};
-use serde_json::{Value, json};
+use identity_center::{Caller, IdentityCenter, IdentityCenterRole, Instance};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clients::{Clients, Endpoints};
-use crate::doctor::{Check, blocked, error_text, fail, matching_settings, pass};
+use crate::doctor::{error_text, matching_settings};
 use crate::plan;
+pub use crate::report::{Check, CheckName, Purpose, Report};
 use crate::stack::DeployedStack;
 use crate::target::parse_username_attribute;
 
 /// The checks, in the order they run and are reported.
 pub mod names {
-    pub const CONSOLE_API: &str = "console-api";
-    pub const IDENTITY_CENTER_INSTANCE: &str = "identity-center-instance";
-    pub const ACTION_NAMES: &str = "action-names";
-    pub const GROUPS: &str = "groups";
-    pub const APPLICATION_NAME: &str = "application-name";
-    pub const CONNECT_INSTANCE: &str = "connect-instance";
-    pub const USER_QUOTA: &str = "user-quota";
-    pub const SAML_PROVIDER_NAME: &str = "saml-provider-name";
-    pub const FEDERATION_ROLE_NAME: &str = "federation-role-name";
+    use crate::report::CheckName;
+
+    pub const CONSOLE_API: &str = CheckName::ConsoleApi.as_str();
+    pub const IDENTITY_CENTER_INSTANCE: &str = CheckName::IdentityCenterInstance.as_str();
+    pub const ACTION_NAMES: &str = CheckName::ActionNames.as_str();
+    pub const GROUPS: &str = CheckName::Groups.as_str();
+    pub const APPLICATION_NAME: &str = CheckName::ApplicationName.as_str();
+    pub const CONNECT_INSTANCE: &str = CheckName::ConnectInstance.as_str();
+    pub const USER_QUOTA: &str = CheckName::UserQuota.as_str();
+    pub const SAML_PROVIDER_NAME: &str = CheckName::SamlProviderName.as_str();
+    pub const FEDERATION_ROLE_NAME: &str = CheckName::FederationRoleName.as_str();
 
     pub const ALL: [&str; 9] = [
         CONSOLE_API,
@@ -196,59 +198,6 @@ impl Deployment {
     }
 }
 
-/// Every check, in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    pub checks: Vec<Check>,
-}
-
-impl Report {
-    /// Nothing found that would fail the first deployment.
-    pub fn ok(&self) -> bool {
-        self.checks.iter().all(|check| check.ok)
-    }
-
-    pub fn check(&self, name: &str) -> Option<&Check> {
-        self.checks.iter().find(|check| check.name == name)
-    }
-
-    pub fn failed(&self) -> impl Iterator<Item = &Check> {
-        self.checks.iter().filter(|check| !check.ok)
-    }
-
-    /// `{"ok": …, "checks": [{name, ok, detail, fix}]}`, as the doctor's.
-    pub fn to_json(&self) -> Value {
-        json!({ "ok": self.ok(), "checks": self.checks })
-    }
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for check in &self.checks {
-            let mark = if check.ok { '✔' } else { '✘' };
-            write!(f, "{mark} {}: {}", check.name, check.detail)?;
-            if let Some(fix) = &check.fix {
-                write!(f, " → fix: {fix}")?;
-            }
-            writeln!(f)?;
-        }
-        let failed = self.failed().count();
-        if failed == 0 {
-            write!(
-                f,
-                "all {} checks passed: nothing found that would fail the deployment",
-                self.checks.len()
-            )
-        } else {
-            write!(
-                f,
-                "{failed} of {} checks failed: fix them before deploying",
-                self.checks.len()
-            )
-        }
-    }
-}
-
 /// What earlier checks found, for the later ones.
 #[derive(Default)]
 struct Found {
@@ -336,7 +285,7 @@ async fn identity_center_side(
         identity_store: aws_sdk_identitystore::Client::new(
             &caller.config(&with_endpoint(config, &endpoints.identity_store), &region),
         ),
-        role_arn: role.map(|role| role.role_arn),
+        role_arn: role.map(|role| role.role_arn.to_string()),
         own_identity_center_credentials: false,
     })
 }
@@ -345,7 +294,7 @@ async fn identity_center_side(
 /// `IdentityCenterRoleArn`) and `endpoints`. Never fails as a whole: a problem in reaching a
 /// service is reported in the check that needed it. Writes nothing.
 pub async fn run(operator: &Operator, deployment: &Deployment) -> Report {
-    let mut report = Report::default();
+    let mut report = Report::new(Purpose::Deployment);
     let mut found = Found::default();
     let identity_center_region = deployment.identity_center_region();
     let (config, endpoints) = (&operator.config, &operator.endpoints);
@@ -370,17 +319,19 @@ pub async fn run(operator: &Operator, deployment: &Deployment) -> Report {
             } else {
                 "check the credentials and IdentityCenterRegion"
             };
-            report
-                .checks
-                .push(fail(names::CONSOLE_API, format!("{error:#}"), fix));
+            report.checks.push(Check::fail(
+                CheckName::ConsoleApi,
+                format!("{error:#}"),
+                fix,
+            ));
             for name in [
-                names::IDENTITY_CENTER_INSTANCE,
-                names::ACTION_NAMES,
-                names::GROUPS,
+                CheckName::IdentityCenterInstance,
+                CheckName::ActionNames,
+                CheckName::Groups,
             ] {
                 report
                     .checks
-                    .push(blocked(name, "Identity Center cannot be called"));
+                    .push(Check::blocked(name, "Identity Center cannot be called"));
             }
         }
     }
@@ -396,14 +347,14 @@ pub async fn run(operator: &Operator, deployment: &Deployment) -> Report {
         Ok(clients) => clients,
         Err(error) => {
             for name in [
-                names::CONNECT_INSTANCE,
-                names::USER_QUOTA,
-                names::SAML_PROVIDER_NAME,
-                names::FEDERATION_ROLE_NAME,
+                CheckName::ConnectInstance,
+                CheckName::UserQuota,
+                CheckName::SamlProviderName,
+                CheckName::FederationRoleName,
             ] {
                 report
                     .checks
-                    .push(blocked(name, &format!("no AWS clients: {error:#}")));
+                    .push(Check::blocked(name, &format!("no AWS clients: {error:#}")));
             }
             return report;
         }
@@ -413,7 +364,7 @@ pub async fn run(operator: &Operator, deployment: &Deployment) -> Report {
         .push(connect_instance(&clients, deployment, &mut found).await);
     report.checks.push(match &side {
         Ok(side) => user_quota(&clients, side, deployment, &found).await,
-        Err(_) => blocked(names::USER_QUOTA, "Identity Center cannot be called"),
+        Err(_) => Check::blocked(CheckName::UserQuota, "Identity Center cannot be called"),
     });
     report
         .checks
@@ -442,7 +393,7 @@ async fn console_api(
     deployment: &Deployment,
     found: &mut Found,
 ) -> Check {
-    let name = names::CONSOLE_API;
+    let name = CheckName::ConsoleApi;
     match side
         .identity_center
         .console
@@ -450,7 +401,7 @@ async fn console_api(
         .await
     {
         Ok(applications) => {
-            let check = pass(
+            let check = Check::pass(
                 name,
                 format!(
                     "{} may call the Identity Center console API in {} ({} application(s) listed)",
@@ -468,7 +419,7 @@ async fn console_api(
             } else {
                 "deploy with credentials of the organization's management account or of Identity Center's delegated administrator account, or set IdentityCenterRoleArn to a role there (docs/cross-account.md)"
             };
-            fail(
+            Check::fail(
                 name,
                 format!(
                     "{} cannot call the console API that creates the SAML application: {error}",
@@ -486,13 +437,13 @@ async fn identity_center_instance(
     deployment: &Deployment,
     found: &mut Found,
 ) -> (Check, Option<Result<OffsetDateTime, String>>) {
-    let name = names::IDENTITY_CENTER_INSTANCE;
+    let name = CheckName::IdentityCenterInstance;
     let region = deployment.identity_center_region();
     let instances = match side.identity_center.instances().await {
         Ok(instances) => instances,
         Err(error) => {
             return (
-                fail(
+                Check::fail(
                     name,
                     format!("could not list the Identity Center instances: {error:#}"),
                     "allow sso:ListInstances to the deploying credentials",
@@ -501,55 +452,22 @@ async fn identity_center_instance(
             );
         }
     };
-    let listed = instances
-        .iter()
-        .map(|instance| instance.arn.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let wanted = deployment.parameter("IdentityCenterInstanceArn");
-    let instance = match (wanted, instances.as_slice()) {
-        (Some(arn), _) => match instances.iter().find(|instance| instance.arn == arn) {
-            Some(instance) => instance.clone(),
-            None => {
-                return (
-                    fail(
-                        name,
-                        format!(
-                            "there is no Identity Center instance {arn} in {region} (found: {})",
-                            if listed.is_empty() { "none" } else { &listed }
-                        ),
-                        "set IdentityCenterInstanceArn to the ARN shown in IAM Identity Center → Settings, and IdentityCenterRegion to its home Region",
-                    ),
-                    None,
-                );
-            }
-        },
-        (None, [only]) => only.clone(),
-        (None, []) => {
-            return (
-                fail(
-                    name,
-                    format!(
-                        "no Identity Center instance is visible in {region} to {}",
-                        signer(side)
-                    ),
-                    "set IdentityCenterRegion to Identity Center's home Region; if it lives in another account, set IdentityCenterRoleArn to a role there (docs/cross-account.md)",
-                ),
-                None,
-            );
-        }
-        (None, _) => {
-            return (
-                fail(
-                    name,
-                    format!("several Identity Center instances in {region}: {listed}"),
-                    "set IdentityCenterInstanceArn to the one to use",
-                ),
-                None,
-            );
-        }
+    let instance = match chosen_instance(side, deployment, &instances) {
+        Ok(instance) => instance.clone(),
+        Err(failed) => return (failed, None),
     };
     found.identity_store_id = Some(instance.identity_store_id.clone());
+    described_instance(side, &instance, &region).await
+}
+
+/// The instance check from sso-admin's DescribeInstance: active, and called in its home Region;
+/// with the instance's creation date for the action-names check.
+async fn described_instance(
+    side: &IdentityCenterSide,
+    instance: &Instance,
+    region: &str,
+) -> (Check, Option<Result<OffsetDateTime, String>>) {
+    let name = CheckName::IdentityCenterInstance;
     let described = side
         .identity_center
         .sso_admin
@@ -566,7 +484,7 @@ async fn identity_center_instance(
                 error_text(&error)
             );
             return (
-                pass(
+                Check::pass(
                     name,
                     format!(
                         "{} (identity store {}) is visible in {region}; its home Region could not be confirmed",
@@ -586,7 +504,7 @@ async fn identity_center_instance(
     let status = output.status().map(|s| s.as_str().to_owned());
     if let Some(status) = status.as_deref().filter(|s| *s != "ACTIVE") {
         return (
-            fail(
+            Check::fail(
                 name,
                 format!("{} is {status}, not ACTIVE", instance.arn),
                 "wait until IAM Identity Center shows the instance as active (or fix what its status reason says), then deploy",
@@ -596,7 +514,7 @@ async fn identity_center_instance(
     }
     match output.primary_region() {
         Some(home) if home != region => (
-            fail(
+            Check::fail(
                 name,
                 format!(
                     "{}'s home Region is {home}, but the stack would call Identity Center in {region}: the console API answers only in the home Region",
@@ -607,7 +525,7 @@ async fn identity_center_instance(
             created,
         ),
         home => (
-            pass(
+            Check::pass(
                 name,
                 format!(
                     "{} (identity store {}) is ACTIVE{}",
@@ -625,14 +543,58 @@ async fn identity_center_instance(
     }
 }
 
+/// The instance `IdentityCenterInstanceArn` names, else the only one visible; the failed check
+/// when there is none to choose.
+fn chosen_instance<'a>(
+    side: &IdentityCenterSide,
+    deployment: &Deployment,
+    instances: &'a [Instance],
+) -> Result<&'a Instance, Check> {
+    let name = CheckName::IdentityCenterInstance;
+    let region = deployment.identity_center_region();
+    let listed = instances
+        .iter()
+        .map(|instance| instance.arn.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let wanted = deployment.parameter("IdentityCenterInstanceArn");
+    match (wanted, instances) {
+        (Some(arn), _) => match instances.iter().find(|instance| instance.arn == arn) {
+            Some(instance) => Ok(instance),
+            None => Err(Check::fail(
+                name,
+                format!(
+                    "there is no Identity Center instance {arn} in {region} (found: {})",
+                    if listed.is_empty() { "none" } else { &listed }
+                ),
+                "set IdentityCenterInstanceArn to the ARN shown in IAM Identity Center → Settings, and IdentityCenterRegion to its home Region",
+            )),
+        },
+        (None, [only]) => Ok(only),
+        (None, []) => Err(Check::fail(
+            name,
+            format!(
+                "no Identity Center instance is visible in {region} to {}",
+                signer(side)
+            ),
+            "set IdentityCenterRegion to Identity Center's home Region; if it lives in another account, set IdentityCenterRoleArn to a role there (docs/cross-account.md)",
+        )),
+        (None, _) => Err(Check::fail(
+            name,
+            format!("several Identity Center instances in {region}: {listed}"),
+            "set IdentityCenterInstanceArn to the one to use",
+        )),
+    }
+}
+
 /// Which generation of IAM action names the instance checks, from its creation date.
 fn action_names(created: Option<Result<OffsetDateTime, String>>) -> Check {
-    let name = names::ACTION_NAMES;
+    let name = CheckName::ActionNames;
     let created = match created {
-        None => return blocked(name, "the Identity Center instance is not known"),
+        None => return Check::blocked(name, "the Identity Center instance is not known"),
         Some(Ok(created)) => created,
         Some(Err(problem)) => {
-            return fail(
+            return Check::fail(
                 name,
                 format!(
                     "the instance's creation date (which decides the IAM action names it checks) could not be read: {problem}"
@@ -644,14 +606,14 @@ fn action_names(created: Option<Result<OffsetDateTime, String>>) -> Check {
     let day = created.date();
     let cutoff = time::macros::date!(2023 - 11 - 15);
     if day > cutoff {
-        pass(
+        Check::pass(
             name,
             format!(
                 "the instance was created on {day}, after {NEW_ACTION_NAMES_AFTER}: it authorises the console operations under the newer action names only ({NEW_ACTION_NAMES}); the template grants them"
             ),
         )
     } else {
-        pass(
+        Check::pass(
             name,
             format!(
                 "the instance was created on {day}, by {NEW_ACTION_NAMES_AFTER}: it honours the older action names (sso:CreateApplicationInstance, …) and the newer ones, unless a policy denies one"
@@ -661,17 +623,17 @@ fn action_names(created: Option<Result<OffsetDateTime, String>>) -> Check {
 }
 
 async fn groups(side: &IdentityCenterSide, deployment: &Deployment, found: &mut Found) -> Check {
-    let name = names::GROUPS;
+    let name = CheckName::Groups;
     let wanted = deployment.groups();
     if wanted.is_empty() {
-        return fail(
+        return Check::fail(
             name,
             "Groups is empty: nobody would be assigned or imported",
             "set Groups to the Identity Center groups (display names or ids) whose members use Connect",
         );
     }
     let Some(store) = found.identity_store_id.clone() else {
-        return blocked(name, "the Identity Center instance is not known");
+        return Check::blocked(name, "the Identity Center instance is not known");
     };
     let directory = Directory {
         client: side.identity_store.clone(),
@@ -689,7 +651,7 @@ async fn groups(side: &IdentityCenterSide, deployment: &Deployment, found: &mut 
                 missing.push(group.clone());
             }
             Err(error) => {
-                return fail(
+                return Check::fail(
                     name,
                     format!("could not look up group {group:?}: {error:#}"),
                     "allow identitystore:GetGroupId and identitystore:DescribeGroup (to the role of IdentityCenterRoleArn, if set)",
@@ -698,7 +660,7 @@ async fn groups(side: &IdentityCenterSide, deployment: &Deployment, found: &mut 
         }
     }
     if !missing.is_empty() {
-        return fail(
+        return Check::fail(
             name,
             format!(
                 "no group {} in identity store {store}",
@@ -712,7 +674,7 @@ async fn groups(side: &IdentityCenterSide, deployment: &Deployment, found: &mut 
         );
     }
     found.group_ids = Some(ids);
-    pass(
+    Check::pass(
         name,
         format!(
             "{} found in identity store {store}",
@@ -726,10 +688,10 @@ async fn groups(side: &IdentityCenterSide, deployment: &Deployment, found: &mut 
 }
 
 fn application_name(deployment: &Deployment, found: &Found) -> Check {
-    let name = names::APPLICATION_NAME;
+    let name = CheckName::ApplicationName;
     let display_name = deployment.application_name();
     let Some(applications) = &found.applications else {
-        return blocked(name, "the console API could not list the applications");
+        return Check::blocked(name, "the console API could not list the applications");
     };
     let taken: Vec<&str> = applications
         .iter()
@@ -740,12 +702,12 @@ fn application_name(deployment: &Deployment, found: &Found) -> Check {
         .map(|app| app.instance_id.as_str())
         .collect();
     if taken.is_empty() {
-        pass(
+        Check::pass(
             name,
             format!("no SAML application is named \"{display_name}\" yet"),
         )
     } else {
-        fail(
+        Check::fail(
             name,
             format!(
                 "a custom SAML application named \"{display_name}\" already exists ({}): the stack refuses to take it over",
@@ -759,7 +721,7 @@ fn application_name(deployment: &Deployment, found: &Found) -> Check {
 // ---------------------------------------------------------------- Connect
 
 async fn connect_instance(clients: &Clients, deployment: &Deployment, found: &mut Found) -> Check {
-    let name = names::CONNECT_INSTANCE;
+    let name = CheckName::ConnectInstance;
     let region = &deployment.region;
     let (alias, id) = (
         deployment.parameter("ConnectInstanceAlias"),
@@ -769,7 +731,7 @@ async fn connect_instance(clients: &Clients, deployment: &Deployment, found: &mu
         (Some(alias), None) => (Some(alias), None),
         (None, Some(id)) => (None, Some(id)),
         _ => {
-            return fail(
+            return Check::fail(
                 name,
                 "the stack needs exactly one of ConnectInstanceAlias (create an instance) and ConnectInstanceId (use an existing one)",
                 "set exactly one of ConnectInstanceAlias and ConnectInstanceId",
@@ -779,7 +741,17 @@ async fn connect_instance(clients: &Clients, deployment: &Deployment, found: &mu
     if let Some(alias) = alias {
         return new_connect_instance(clients, region, alias, found).await;
     }
-    let id = id.unwrap_or_default();
+    existing_connect_instance(clients, region, id.unwrap_or_default(), found).await
+}
+
+/// `ConnectInstanceId`: an active SAML instance of this account in the stack's Region.
+async fn existing_connect_instance(
+    clients: &Clients,
+    region: &str,
+    id: &str,
+    found: &mut Found,
+) -> Check {
+    let name = CheckName::ConnectInstance;
     let answer = clients
         .connect
         .describe_instance()
@@ -793,14 +765,14 @@ async fn connect_instance(clients: &Clients, deployment: &Deployment, found: &mu
                 .as_service_error()
                 .is_some_and(|e| e.is_resource_not_found_exception()) =>
         {
-            return fail(
+            return Check::fail(
                 name,
                 format!("there is no Connect instance {id} in {region}"),
                 "set ConnectInstanceId to an instance of this account in the stack's Region (the last part of its ARN), or deploy in the instance's Region",
             );
         }
         Err(error) => {
-            return fail(
+            return Check::fail(
                 name,
                 format!(
                     "could not describe Connect instance {id}: {}",
@@ -811,10 +783,7 @@ async fn connect_instance(clients: &Clients, deployment: &Deployment, found: &mu
         }
     };
     let instance = output.instance();
-    let management = instance
-        .and_then(|i| i.identity_management_type())
-        .map(|t| t.as_str().to_owned())
-        .unwrap_or_else(|| "unknown".to_owned());
+    let management = instance.and_then(|i| i.identity_management_type());
     let status = instance
         .and_then(|i| i.instance_status())
         .map(|s| s.as_str().to_owned())
@@ -822,24 +791,25 @@ async fn connect_instance(clients: &Clients, deployment: &Deployment, found: &mu
     let alias = instance
         .and_then(|i| i.instance_alias())
         .unwrap_or("(no alias)");
-    if management != "SAML" {
-        return fail(
+    if management != Some(&DirectoryType::Saml) {
+        return Check::fail(
             name,
             format!(
-                "Connect instance {alias} ({id}) uses {management} identity management: sign-in through Identity Center needs SAML, and it cannot be changed on an existing instance"
+                "Connect instance {alias} ({id}) uses {} identity management: sign-in through Identity Center needs SAML, and it cannot be changed on an existing instance",
+                management.map_or("unknown", DirectoryType::as_str)
             ),
             "use a SAML instance: set ConnectInstanceAlias instead of ConnectInstanceId to create one",
         );
     }
     if status != "ACTIVE" {
-        return fail(
+        return Check::fail(
             name,
             format!("Connect instance {alias} ({id}) is {status}, not ACTIVE"),
             "wait until the instance is active, or choose another",
         );
     }
     found.connect_instance = Some(Some(id.to_owned()));
-    pass(
+    Check::pass(
         name,
         format!("Connect instance {alias} ({id}) is ACTIVE and uses SAML"),
     )
@@ -852,13 +822,13 @@ async fn new_connect_instance(
     alias: &str,
     found: &mut Found,
 ) -> Check {
-    let name = names::CONNECT_INSTANCE;
+    let name = CheckName::ConnectInstance;
     let mut pages = clients.connect.list_instances().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
             Err(error) => {
-                return fail(
+                return Check::fail(
                     name,
                     format!(
                         "could not list the Connect instances: {}",
@@ -872,7 +842,7 @@ async fn new_connect_instance(
             i.instance_alias()
                 .is_some_and(|a| a.eq_ignore_ascii_case(alias))
         }) {
-            return fail(
+            return Check::fail(
                 name,
                 format!(
                     "ConnectInstanceAlias {alias:?} is already the alias of Connect instance {}",
@@ -883,12 +853,32 @@ async fn new_connect_instance(
         }
     }
     found.connect_instance = Some(None);
-    pass(
+    Check::pass(
         name,
         format!(
             "a new SAML instance {alias:?} will be created (no instance of this account in {region} has that alias; aliases are unique across AWS, so it may still be taken elsewhere)"
         ),
     )
+}
+
+/// The users of the existing Connect instance `id`, or the failed check.
+async fn connect_users(
+    clients: &Clients,
+    id: &str,
+    deadline: Instant,
+) -> Result<Vec<connect_user_import::plan::ExistingUser>, Check> {
+    let connect = Connect::new(
+        clients.connect.clone(),
+        Arc::new(RateLimiter::new(Quota::CONNECT_DEFAULT)),
+        Duration::from_secs(5),
+    );
+    connect.users(id, deadline).await.map_err(|error| {
+        Check::fail(
+            CheckName::UserQuota,
+            format!("could not list the users of Connect instance {id}: {error}"),
+            "allow connect:ListUsers, connect:SearchUsers and connect:DescribeUser",
+        )
+    })
 }
 
 async fn user_quota(
@@ -897,12 +887,12 @@ async fn user_quota(
     deployment: &Deployment,
     found: &Found,
 ) -> Check {
-    let name = names::USER_QUOTA;
+    let name = CheckName::UserQuota;
     let Some(instance) = &found.connect_instance else {
-        return blocked(name, "the Connect instance is not usable");
+        return Check::blocked(name, "the Connect instance is not usable");
     };
     let (Some(group_ids), Some(store)) = (&found.group_ids, &found.identity_store_id) else {
-        return blocked(name, "the groups are not known");
+        return Check::blocked(name, "the groups are not known");
     };
     let deadline = Instant::now() + READ_TIME;
     let directory = Directory {
@@ -912,7 +902,7 @@ async fn user_quota(
     let members = match directory.members(group_ids, group_ids, deadline).await {
         Ok((members, _reads)) => members,
         Err(error) => {
-            return fail(
+            return Check::fail(
                 name,
                 format!("could not read the groups' members: {error:#}"),
                 "allow identitystore:ListGroupMemberships, identitystore:ListUsers and identitystore:DescribeUser",
@@ -921,23 +911,10 @@ async fn user_quota(
     };
     let existing = match instance {
         None => Vec::new(),
-        Some(id) => {
-            let connect = Connect::new(
-                clients.connect.clone(),
-                Arc::new(RateLimiter::new(Quota::CONNECT_DEFAULT)),
-                Duration::from_secs(5),
-            );
-            match connect.users(id, deadline).await {
-                Ok(users) => users,
-                Err(error) => {
-                    return fail(
-                        name,
-                        format!("could not list the users of Connect instance {id}: {error}"),
-                        "allow connect:ListUsers, connect:SearchUsers and connect:DescribeUser",
-                    );
-                }
-            }
-        }
+        Some(id) => match connect_users(clients, id, deadline).await {
+            Ok(users) => users,
+            Err(failed) => return failed,
+        },
     };
     let owner = Owner {
         tags: BTreeMap::new(),
@@ -964,9 +941,9 @@ async fn user_quota(
         existing.len()
     );
     if total <= quota {
-        pass(name, counts)
+        Check::pass(name, counts)
     } else {
-        fail(
+        Check::fail(
             name,
             format!("{counts}: the import would stop at the quota (LimitExceededException)"),
             "ask for a higher \"Users per instance\" quota (Service Quotas → Amazon Connect, L-9A46857E) before deploying, or import fewer groups",
@@ -977,12 +954,12 @@ async fn user_quota(
 // ---------------------------------------------------------------- IAM
 
 async fn saml_provider_name(clients: &Clients, deployment: &Deployment) -> Check {
-    let name = names::SAML_PROVIDER_NAME;
+    let name = CheckName::SamlProviderName;
     let wanted = deployment.saml_provider_name();
     let providers = match clients.iam.list_saml_providers().send().await {
         Ok(output) => output,
         Err(error) => {
-            return fail(
+            return Check::fail(
                 name,
                 format!(
                     "could not list the IAM SAML providers: {}",
@@ -999,12 +976,12 @@ async fn saml_provider_name(clients: &Clients, deployment: &Deployment) -> Check
         .filter_map(|p| p.arn())
         .find(|arn| arn.ends_with(&suffix))
     {
-        Some(arn) => fail(
+        Some(arn) => Check::fail(
             name,
             format!("an IAM SAML provider named {wanted:?} already exists ({arn})"),
             "set SamlProviderName to an unused name, or delete that provider if nothing federates through it",
         ),
-        None => pass(
+        None => Check::pass(
             name,
             format!("no IAM SAML provider is named {wanted:?} yet"),
         ),
@@ -1012,10 +989,10 @@ async fn saml_provider_name(clients: &Clients, deployment: &Deployment) -> Check
 }
 
 async fn federation_role_name(clients: &Clients, deployment: &Deployment) -> Check {
-    let name = names::FEDERATION_ROLE_NAME;
+    let name = CheckName::FederationRoleName;
     let wanted = deployment.federation_role_name();
     match clients.iam.get_role().role_name(wanted).send().await {
-        Ok(output) => fail(
+        Ok(output) => Check::fail(
             name,
             format!(
                 "an IAM role named {wanted:?} already exists ({}): CloudFormation cannot create the federation role",
@@ -1023,10 +1000,14 @@ async fn federation_role_name(clients: &Clients, deployment: &Deployment) -> Che
             ),
             "set FederationRoleName to an unused name (keep it stable afterwards: Connect ties each user to the first role it signs in with)",
         ),
-        Err(error) if error.code() == Some("NoSuchEntity") => {
-            pass(name, format!("no IAM role is named {wanted:?} yet"))
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
+            Check::pass(name, format!("no IAM role is named {wanted:?} yet"))
         }
-        Err(error) => fail(
+        Err(error) => Check::fail(
             name,
             format!(
                 "could not look up IAM role {wanted:?}: {}",

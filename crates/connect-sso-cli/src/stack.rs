@@ -53,11 +53,8 @@ impl DeployedStack {
             .first()
             .with_context(|| format!("DescribeStacks returned no stack named {name:?}"))?;
         let stack_id = stack.stack_id().unwrap_or_default().to_owned();
-        let region = stack_id
-            .split(':')
-            .nth(3)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned)
+        let region = arn::StackId::parse(&stack_id)
+            .and_then(|stack| stack.region().map(str::to_owned))
             .or_else(|| client.config().region().map(|r| r.to_string()))
             .context("the stack's region is unknown: give --region")?;
         let outputs = stack

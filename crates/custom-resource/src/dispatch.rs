@@ -669,7 +669,9 @@ async fn perform<R: CustomResource>(
             let old = envelope.old_properties.as_ref().and_then(|old| match properties::parse(old) {
                 Ok(old) => Some(old),
                 Err(problem) => {
-                    tracing::warn!(%problem, "the old properties do not parse; the handler sees none");
+                    // The usual cause: the rollback of an Update rejected for its properties.
+                    // The rollback must still succeed, so the update goes on without them.
+                    tracing::warn!(%problem, "OldResourceProperties do not parse: the update proceeds on the new properties alone, and what only the old ones named is not undone");
                     None
                 }
             });

@@ -46,6 +46,38 @@ where
     }
 }
 
+/// An optional string property read into `T` (`T::try_from(String)` says what is wrong), with a
+/// blank value counted as absent: a template parameter left empty, or `!If [c, x, ""]`, arrives
+/// as `""`. Pair with `#[serde(default)]`.
+pub fn given<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<String>,
+    T::Error: Display,
+{
+    match Option::<String>::deserialize(deserializer)? {
+        Some(text) if !text.trim().is_empty() => {
+            T::try_from(text).map(Some).map_err(D::Error::custom)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A list of names with blank entries dropped (an empty CommaDelimitedList parameter arrives as
+/// `[""]`), each read into `T`. Pair with `#[serde(default)]`.
+pub fn non_blank_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<String>,
+    T::Error: Display,
+{
+    Vec::<String>::deserialize(deserializer)?
+        .into_iter()
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| T::try_from(text).map_err(D::Error::custom))
+        .collect()
+}
+
 fn parse_bool(value: &Value) -> Result<bool, String> {
     match value {
         Value::Bool(flag) => Ok(*flag),
@@ -116,6 +148,26 @@ mod tests {
                 limit: None
             }
         );
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Texts {
+        #[serde(default, deserialize_with = "super::given")]
+        region: Option<crate::value::NonBlank>,
+        #[serde(default, deserialize_with = "super::non_blank_list")]
+        groups: Vec<crate::value::NonBlank>,
+    }
+
+    #[test]
+    fn blank_text_counts_as_absent_and_blank_list_entries_are_dropped() {
+        let texts: Texts =
+            serde_json::from_value(json!({"region": "  ", "groups": ["", " a ", "  "]})).unwrap();
+        assert_eq!(texts.region, None);
+        let groups: Vec<&str> = texts.groups.iter().map(|g| g.as_str()).collect();
+        assert_eq!(groups, ["a"]);
+        let texts: Texts = serde_json::from_value(json!({"region": "eu-west-1"})).unwrap();
+        assert_eq!(texts.region.as_deref(), Some("eu-west-1"));
+        assert!(texts.groups.is_empty());
     }
 
     #[test]

@@ -100,6 +100,7 @@ mod relay;
 mod response;
 mod runtime;
 mod sender;
+pub mod value;
 
 use std::collections::BTreeMap;
 use std::future::Future;

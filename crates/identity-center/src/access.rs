@@ -12,7 +12,8 @@
 
 use std::fmt;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use arn::RoleArn;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_ssoadmin::error::DisplayErrorContext;
@@ -20,15 +21,34 @@ use aws_sdk_ssoadmin::error::DisplayErrorContext;
 /// STS's limit on a role session name.
 pub const MAX_SESSION_NAME_CHARS: usize = 64;
 
-/// The `IdentityCenterExternalId` property: the role's owner may treat it as a shared secret, so
-/// its `Debug` shows nothing of it. Dereferences to the text for the one call that needs it.
+/// The `IdentityCenterExternalId` property: 2-1224 characters of letters, digits and `_+=,.@:/-`
+/// (what STS accepts). The role's owner may treat it as a shared secret, so neither its `Debug`
+/// nor a refusal shows it. Dereferences to the text for the one call that needs it.
 #[derive(Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct ExternalId(String);
 
-impl ExternalId {
-    pub fn new(text: impl Into<String>) -> Self {
-        Self(text.into())
+impl TryFrom<String> for ExternalId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        let valid_chars = text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+        if (2..=1224).contains(&text.chars().count()) && valid_chars {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "it must be 2-1224 characters of letters, digits and _+=,.@:/- ({} characters given)",
+                text.chars().count()
+            ))
+        }
+    }
+}
+
+impl From<ExternalId> for String {
+    fn from(id: ExternalId) -> String {
+        id.0
     }
 }
 
@@ -49,86 +69,67 @@ impl std::fmt::Debug for ExternalId {
 /// `IdentityCenterExternalId` properties.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IdentityCenterRole {
-    pub role_arn: String,
+    pub role_arn: RoleArn,
     /// Never logged nor put in a Reason (the role's owner may treat it as a shared secret).
-    pub external_id: Option<String>,
+    pub external_id: Option<ExternalId>,
 }
 
 impl std::fmt::Debug for IdentityCenterRole {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdentityCenterRole")
-            .field("role_arn", &self.role_arn)
-            .field(
-                "external_id",
-                &self.external_id.as_ref().map(|_| "[redacted]"),
-            )
+            .field("role_arn", &self.role_arn.as_str())
+            .field("external_id", &self.external_id)
             .finish()
     }
 }
 
+/// Why an external id alone is refused.
+pub const EXTERNAL_ID_WITHOUT_ROLE: &str = "IdentityCenterExternalId is only used to assume IdentityCenterRoleArn, which is not given; set both or neither";
+
 impl IdentityCenterRole {
-    /// The role the properties name, checked; `None` when `IdentityCenterRoleArn` is absent or
-    /// blank (a template parameter left empty arrives as "").
+    /// The role of two typed properties; `None` when no role is given. An external id without a
+    /// role is refused ([`EXTERNAL_ID_WITHOUT_ROLE`]): it would be silently ignored.
+    pub fn from_parts(
+        role_arn: Option<RoleArn>,
+        external_id: Option<ExternalId>,
+    ) -> Result<Option<Self>, &'static str> {
+        match (role_arn, external_id) {
+            (None, Some(_)) => Err(EXTERNAL_ID_WITHOUT_ROLE),
+            (None, None) => Ok(None),
+            (Some(role_arn), external_id) => Ok(Some(Self {
+                role_arn,
+                external_id,
+            })),
+        }
+    }
+
+    /// The same from texts (template parameters, test set-ups), blanks counted as absent; the
+    /// error names the property.
     pub fn from_properties(
         role_arn: Option<&str>,
         external_id: Option<&str>,
     ) -> anyhow::Result<Option<Self>> {
-        let (role_arn, external_id) = (given(role_arn), given(external_id));
-        let Some(role_arn) = role_arn else {
-            if external_id.is_some() {
-                bail!(
-                    "invalid property IdentityCenterExternalId: it is only used to assume IdentityCenterRoleArn, which is not given; set both or neither"
-                );
-            }
-            return Ok(None);
-        };
-        if role_account(role_arn).is_none() {
-            bail!(
-                "invalid property IdentityCenterRoleArn: '{role_arn}' is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
-            );
+        fn given(value: Option<&str>) -> Option<&str> {
+            value.filter(|text| !text.trim().is_empty())
         }
-        if let Some(id) = external_id {
-            let valid_chars = id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
-            if !(2..=1224).contains(&id.chars().count()) || !valid_chars {
-                bail!(
-                    "invalid property IdentityCenterExternalId: it must be 2-1224 characters of letters, digits and _+=,.@:/- ({} characters given)",
-                    id.chars().count()
-                );
-            }
-        }
-        Ok(Some(Self {
-            role_arn: role_arn.to_owned(),
-            external_id: external_id.map(str::to_owned),
-        }))
+        let role_arn = given(role_arn)
+            .map(str::parse::<RoleArn>)
+            .transpose()
+            .map_err(|error| anyhow::anyhow!("invalid property IdentityCenterRoleArn: {error}"))?;
+        let external_id = given(external_id)
+            .map(|id| ExternalId::try_from(id.to_owned()))
+            .transpose()
+            .map_err(|error| {
+                anyhow::anyhow!("invalid property IdentityCenterExternalId: {error}")
+            })?;
+        Self::from_parts(role_arn, external_id)
+            .map_err(|error| anyhow::anyhow!("invalid properties: {error}"))
     }
 
     /// The account the role belongs to: the Identity Center account.
     pub fn account(&self) -> &str {
-        role_account(&self.role_arn).unwrap_or_default()
+        self.role_arn.account().as_str()
     }
-}
-
-/// A property's value with blanks counted as absent.
-fn given(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|text| !text.is_empty())
-}
-
-/// The account of `arn:<partition>:iam::<account>:role/<path/><name>`, when it is one.
-fn role_account(arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let valid = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("role/")
-            .is_some_and(|name| !name.is_empty() && !name.ends_with('/'));
-    if valid { Some(parts[4]) } else { None }
 }
 
 /// A role session name naming the stack and the resource, as the Identity Center account's
@@ -225,11 +226,11 @@ impl Caller {
         let Some(role) = role else {
             return Ok(Self::own(own_account));
         };
-        let mut provider = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+        let mut provider = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.to_string())
             .session_name(session_name)
             .configure(own);
         if let Some(external_id) = &role.external_id {
-            provider = provider.external_id(external_id.clone());
+            provider = provider.external_id(external_id.to_string());
         }
         let credentials = provider
             .build()
@@ -259,7 +260,7 @@ impl Caller {
         Ok(Self {
             credentials: Some(SharedCredentialsProvider::new(credentials)),
             account: Some(role.account().to_owned()),
-            role_arn: Some(role.role_arn.clone()),
+            role_arn: Some(role.role_arn.to_string()),
         })
     }
 
@@ -323,7 +324,9 @@ mod tests {
                 .to_string()
         };
         assert!(
-            error(None, Some("abc")).starts_with("invalid property IdentityCenterExternalId:"),
+            error(None, Some("abc")).starts_with(
+                "invalid properties: IdentityCenterExternalId is only used to assume IdentityCenterRoleArn"
+            ),
             "{}",
             error(None, Some("abc"))
         );

@@ -8,6 +8,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
+use backon::{ExponentialBuilder, Retryable};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -94,13 +95,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(self.max_delay);
-        ceiling.mul_f64(fastrand::f64())
+    /// The delays' ceilings: `base_delay` doubled each retry up to `max_delay`, for
+    /// `max_attempts - 1` retries. Each delay is then drawn below its ceiling ([`full_jitter`]).
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.base_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(2.0)
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
     }
+}
+
+/// "Full jitter": a delay drawn uniformly below its ceiling, so that throttled callers spread out.
+fn full_jitter(ceiling: Duration) -> Duration {
+    ceiling.mul_f64(fastrand::f64())
 }
 
 /// A client of the console API in one Identity Center home region.
@@ -345,33 +353,27 @@ impl ConsoleClient {
         let body = serde_json::to_vec(request).map_err(|error| {
             ConsoleError::local(operation, &self.destination, "InvalidRequest", error)
         })?;
-        let mut attempt = 0;
-        loop {
-            match self.attempt(operation, &body).await {
-                Err(error) if error.is_retryable() && attempt + 1 < self.retry.max_attempts => {
-                    let delay = self.retry.delay(attempt);
-                    tracing::warn!(operation, code = %error.code, status = error.status, ?delay, "retrying the console API call");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(error) => return Err(error),
-                Ok(text) => {
-                    let text = if text.trim().is_empty() {
-                        "{}"
-                    } else {
-                        text.as_str()
-                    };
-                    return serde_json::from_str(text).map_err(|error| {
-                        ConsoleError::local(
-                            operation,
-                            &self.destination,
-                            "InvalidResponse",
-                            format!("{error}: {}", excerpt(text)),
-                        )
-                    });
-                }
-            }
-        }
+        let text = (|| self.attempt(operation, &body))
+            .retry(self.retry.backoff())
+            .when(ConsoleError::is_retryable)
+            .adjust(|_, ceiling| ceiling.map(full_jitter))
+            .notify(|error, delay| {
+                tracing::warn!(operation, code = %error.code, status = error.status, ?delay, "retrying the console API call");
+            })
+            .await?;
+        let text = if text.trim().is_empty() {
+            "{}"
+        } else {
+            text.as_str()
+        };
+        serde_json::from_str(text).map_err(|error| {
+            ConsoleError::local(
+                operation,
+                &self.destination,
+                "InvalidResponse",
+                format!("{error}: {}", excerpt(text)),
+            )
+        })
     }
 
     /// Signs and sends `body` once; the answer's text when it is a success.
@@ -552,6 +554,7 @@ fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backon::BackoffBuilder;
 
     #[test]
     fn a_200_carrying_an_unknown_operation_is_an_error() {
@@ -601,8 +604,12 @@ mod tests {
     #[test]
     fn backoff_is_bounded() {
         let policy = RetryPolicy::default();
-        for attempt in 0..40 {
-            assert!(policy.delay(attempt) <= policy.max_delay);
+        let ceilings: Vec<Duration> = policy.backoff().build().collect();
+        assert_eq!(ceilings.len() as u32, policy.max_attempts - 1);
+        assert_eq!(ceilings[0], policy.base_delay);
+        for ceiling in ceilings {
+            assert!(ceiling <= policy.max_delay);
+            assert!(full_jitter(ceiling) <= ceiling);
         }
     }
 

@@ -10,18 +10,21 @@ pub mod access;
 pub mod arn;
 pub mod console;
 pub mod model;
-mod region;
 pub mod unconfirmed;
 
-use anyhow::Context;
-use aws_config::SdkConfig;
-use aws_sdk_ssoadmin::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_ssoadmin::types::{PrincipalType, Tag};
+use std::time::Duration;
 
+use aws_config::SdkConfig;
+use aws_sdk_ssoadmin::error::DisplayErrorContext;
+use aws_sdk_ssoadmin::types::{PrincipalType, Tag};
+use backon::{ExponentialBuilder, Retryable};
+
+pub use self::arn::{ApplicationArn, InstanceArn};
 pub use access::{Caller, Destination, IdentityCenterRole};
-pub use arn::ApplicationArn;
 pub use console::{ConsoleClient, ConsoleError, RetryPolicy};
-pub use region::check_region;
+
+/// How many times [`IdentityCenter::wait_until_visible`] looks.
+const VISIBILITY_CHECKS: usize = 10;
 
 /// An Identity Center instance, as public `ListInstances` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,28 +92,17 @@ impl IdentityCenter {
 
     /// The Identity Center instances visible in this region.
     pub async fn instances(&self) -> anyhow::Result<Vec<Instance>> {
+        let mut pages = self.sso_admin.list_instances().into_paginator().send();
         let mut instances = Vec::new();
-        let mut next_token = None;
-        loop {
-            let page = self
-                .sso_admin
-                .list_instances()
-                .set_next_token(next_token)
-                .send()
-                .await
-                .map_err(|error| self.sdk_error("ListInstances", error))?;
-            for instance in page.instances() {
-                instances.push(Instance {
-                    arn: instance.instance_arn().unwrap_or_default().to_owned(),
-                    identity_store_id: instance.identity_store_id().unwrap_or_default().to_owned(),
-                    owner_account_id: instance.owner_account_id().unwrap_or_default().to_owned(),
-                });
-            }
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(instances);
-            }
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| self.sdk_error("ListInstances", error))?;
+            instances.extend(page.instances().iter().map(|instance| Instance {
+                arn: instance.instance_arn().unwrap_or_default().to_owned(),
+                identity_store_id: instance.identity_store_id().unwrap_or_default().to_owned(),
+                owner_account_id: instance.owner_account_id().unwrap_or_default().to_owned(),
+            }));
         }
+        Ok(instances)
     }
 
     /// The application's tags, or `None` when the application does not exist.
@@ -119,20 +111,24 @@ impl IdentityCenter {
         instance_arn: &str,
         application_arn: &str,
     ) -> anyhow::Result<Option<Vec<(String, String)>>> {
+        let mut pages = self
+            .sso_admin
+            .list_tags_for_resource()
+            .instance_arn(instance_arn)
+            .resource_arn(application_arn)
+            .into_paginator()
+            .send();
         let mut tags = Vec::new();
-        let mut next_token = None;
-        loop {
-            let answer = self
-                .sso_admin
-                .list_tags_for_resource()
-                .instance_arn(instance_arn)
-                .resource_arn(application_arn)
-                .set_next_token(next_token)
-                .send()
-                .await;
-            let page = match answer {
+        while let Some(page) = pages.next().await {
+            let page = match page {
                 Ok(page) => page,
-                Err(error) if error.code() == Some("ResourceNotFoundException") => return Ok(None),
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    return Ok(None);
+                }
                 Err(error) => return Err(self.sdk_error("ListTagsForResource", error)),
             };
             tags.extend(
@@ -140,11 +136,8 @@ impl IdentityCenter {
                     .iter()
                     .map(|tag| (tag.key().to_owned(), tag.value().to_owned())),
             );
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(Some(tags));
-            }
         }
+        Ok(Some(tags))
     }
 
     /// Waits until the public API sees a just-created application (it is eventually consistent
@@ -154,22 +147,35 @@ impl IdentityCenter {
         instance_arn: &str,
         application_arn: &str,
     ) -> anyhow::Result<()> {
-        let mut delay = std::time::Duration::from_millis(100);
-        for _ in 0..10 {
-            if self.tags(instance_arn, application_arn).await?.is_some() {
-                return Ok(());
+        let seen = || async {
+            match self.tags(instance_arn, application_arn).await {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) => Err(None),
+                Err(error) => Err(Some(error)),
             }
-            tracing::info!(
-                application_arn,
-                ?delay,
-                "the new application is not visible to sso-admin yet"
-            );
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(std::time::Duration::from_secs(5));
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(5))
+            .with_max_times(VISIBILITY_CHECKS - 1);
+        match seen
+            .retry(backoff)
+            .when(Option::is_none)
+            .notify(|_, delay| {
+                tracing::info!(
+                    application_arn,
+                    ?delay,
+                    "the new application is not visible to sso-admin yet"
+                );
+            })
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(Some(error)) => Err(error),
+            Err(None) => anyhow::bail!(
+                "application {application_arn} was created but sso-admin still does not know it"
+            ),
         }
-        anyhow::bail!(
-            "application {application_arn} was created but sso-admin still does not know it"
-        )
     }
 
     pub async fn tag(
@@ -195,32 +201,27 @@ impl IdentityCenter {
 
     /// The users and groups assigned to the application.
     pub async fn assignments(&self, application_arn: &str) -> anyhow::Result<Vec<Principal>> {
+        let mut pages = self
+            .sso_admin
+            .list_application_assignments()
+            .application_arn(application_arn)
+            .into_paginator()
+            .send();
         let mut principals = Vec::new();
-        let mut next_token = None;
-        loop {
-            let page = self
-                .sso_admin
-                .list_application_assignments()
-                .application_arn(application_arn)
-                .set_next_token(next_token)
-                .send()
-                .await
-                .map_err(|error| self.sdk_error("ListApplicationAssignments", error))?;
-            for assignment in page.application_assignments() {
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| self.sdk_error("ListApplicationAssignments", error))?;
+            principals.extend(page.application_assignments().iter().map(|assignment| {
                 let kind = match assignment.principal_type() {
                     PrincipalType::Group => PrincipalKind::Group,
                     _ => PrincipalKind::User,
                 };
-                principals.push(Principal {
+                Principal {
                     kind,
                     id: assignment.principal_id().to_owned(),
-                });
-            }
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(principals);
-            }
+                }
+            }));
         }
+        Ok(principals)
     }
 
     /// Assigns a user or group; one already assigned is fine.
@@ -235,7 +236,13 @@ impl IdentityCenter {
             .await;
         match answer {
             Ok(_) => Ok(()),
-            Err(error) if error.code() == Some("ConflictException") => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conflict_exception()) =>
+            {
+                Ok(())
+            }
             Err(error) => Err(self.sdk_error("CreateApplicationAssignment", error)),
         }
     }
@@ -256,7 +263,13 @@ impl IdentityCenter {
             .await;
         match answer {
             Ok(_) => Ok(()),
-            Err(error) if error.code() == Some("ResourceNotFoundException") => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
             Err(error) => Err(self.sdk_error("DeleteApplicationAssignment", error)),
         }
     }
@@ -275,16 +288,5 @@ impl IdentityCenter {
             self.destination(),
             DisplayErrorContext(&error)
         )
-    }
-}
-
-/// Adds the operation name to a result from the console API (its error already carries it).
-pub trait ConsoleResultExt<T> {
-    fn during(self, what: &str) -> anyhow::Result<T>;
-}
-
-impl<T> ConsoleResultExt<T> for Result<T, ConsoleError> {
-    fn during(self, what: &str) -> anyhow::Result<T> {
-        self.map_err(anyhow::Error::new).context(what.to_owned())
     }
 }

@@ -206,8 +206,10 @@ pub struct ResponseConfig {
 }
 
 /// A session duration the console offers: whole hours from one to twelve, written `PT<n>H` as
-/// every public example shows it. No other value can be held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// every public example shows it. No other value can be held; as a property it is read with
+/// [`SessionDuration::parse`] and refused naming what is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct SessionDuration(u8);
 
 impl SessionDuration {
@@ -236,6 +238,18 @@ impl SessionDuration {
             return None;
         }
         Self::from_hours(digits.parse().ok()?)
+    }
+}
+
+impl TryFrom<String> for SessionDuration {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        Self::parse(text).ok_or_else(|| {
+            format!(
+                "'{text}' is not one of the session durations Identity Center offers: whole hours PT1H, PT2H, … PT12H"
+            )
+        })
     }
 }
 

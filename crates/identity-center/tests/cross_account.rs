@@ -8,60 +8,23 @@ use identity_center::access::session_name;
 use identity_center::{Caller, IdentityCenter, IdentityCenterRole, RetryPolicy};
 use identity_center_emulator::Emulator;
 use serde_json::Value;
+use test_support::{access_key_id, moto_endpoint, unique};
 
 const OWN_KEY: &str = "AKIDOWNTEST";
 
-fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT")
-        .expect("MOTO_ENDPOINT is not set: run the tests through scripts/with-moto (see COMMON.md)")
-}
-
 async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(OWN_KEY, "secret", None, None, "test"))
-        .load()
-        .await
-}
-
-fn unique() -> String {
-    use std::hash::{BuildHasher, RandomState};
-    format!(
-        "{:012x}",
-        RandomState::new().hash_one(std::time::SystemTime::now()) & 0xffff_ffff_ffff
-    )
+    test_support::sdk_config_signed_by(Some(endpoint), OWN_KEY).await
 }
 
 /// moto's record of the AssumeRole call that opened `session_name`.
 async fn assumed_role(session_name: &str) -> Value {
-    let text = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+    let matching: Vec<Value> = test_support::assumed_roles()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let data: Value = serde_json::from_str(&text).unwrap();
-    let matching: Vec<&Value> = data["sts"]["AssumedRole"]
-        .as_array()
-        .map(|roles| {
-            roles
-                .iter()
-                .filter(|role| role["session_name"] == session_name)
-                .collect()
-        })
-        .unwrap_or_default();
+        .into_iter()
+        .filter(|role| role["session_name"] == session_name)
+        .collect();
     assert_eq!(matching.len(), 1, "one AssumeRole for {session_name}");
     matching[0].clone()
-}
-
-/// The access key id that signed a request: `Credential=<key id>/<date>/...`.
-fn access_key_id(authorization: &str) -> &str {
-    authorization
-        .split("Credential=")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -70,12 +33,12 @@ async fn identity_center_calls_carry_the_assumed_roles_credentials() {
     let own = sdk_config(&moto_endpoint()).await;
     let role_arn = format!(
         "arn:aws:iam::111122223333:role/IdentityCenterAccess-{}",
-        unique()
+        unique("t")
     );
     let role = IdentityCenterRole::from_properties(Some(&role_arn), Some("connect-sso-external"))
         .unwrap()
         .unwrap();
-    let session = session_name(&format!("stack-{}", unique()), "App");
+    let session = session_name(&format!("stack-{}", unique("t")), "App");
     let caller = Caller::select(&own, Some(&role), &session, Some("123456789012"))
         .await
         .unwrap();
@@ -137,12 +100,12 @@ async fn errors_name_the_account_role_and_region_called() {
     let own = sdk_config(&moto_endpoint()).await;
     let role_arn = format!(
         "arn:aws:iam::111122223333:role/IdentityCenterAccess-{}",
-        unique()
+        unique("t")
     );
     let role = IdentityCenterRole::from_properties(Some(&role_arn), None)
         .unwrap()
         .unwrap();
-    let session = session_name(&format!("stack-{}", unique()), "Mapping");
+    let session = session_name(&format!("stack-{}", unique("t")), "Mapping");
     let caller = Caller::select(&own, Some(&role), &session, None)
         .await
         .unwrap();
@@ -188,10 +151,19 @@ async fn errors_name_the_account_role_and_region_called() {
 
 #[tokio::test]
 async fn a_role_that_cannot_be_assumed_is_reported_naming_it() {
-    // No STS answers on this port: the only failure moto's permissive STS lets us produce.
+    // STS refusing, as it does for a role whose trust policy does not name the caller (moto's
+    // STS grants every AssumeRole).
+    let sts = test_support::answering_endpoint(
+        403,
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+         <Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/f/x is not authorized \
+         to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/IdentityCenterAccess</Message>\
+         </Error><RequestId>r</RequestId></ErrorResponse>",
+    )
+    .await;
     let own = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("eu-central-1"))
-        .endpoint_url("http://127.0.0.1:9")
+        .endpoint_url(&sts)
         .retry_config(RetryConfig::standard().with_max_attempts(1))
         .credentials_provider(Credentials::new(OWN_KEY, "secret", None, None, "test"))
         .load()
@@ -209,6 +181,10 @@ async fn a_role_that_cannot_be_assumed_is_reported_naming_it() {
             "the function could not act in the Identity Center account: check the role's trust policy (docs/cross-account.md) and the function's sts:AssumeRole permission: sts AssumeRole of IdentityCenterRoleArn arn:aws:iam::111122223333:role/IdentityCenterAccess failed (STS in region eu-central-1, with IdentityCenterExternalId): "
         ),
         "{text}"
+    );
+    assert!(
+        text.contains("AccessDenied"),
+        "STS's own refusal is quoted: {text}"
     );
     assert!(!text.contains("do-not-print-me"), "{text}");
 }

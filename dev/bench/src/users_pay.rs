@@ -39,10 +39,11 @@ pub async fn measure(
     )?;
     writeln!(
         report,
-        "The Delete of the tables above, answered to an https ResponseURL: a TLS front on loopback \
-         (throw-away CA, given to every process in `SSL_CERT_FILE`) before the response bucket, so \
-         each cold start pays a TLS handshake and a certificate verification. The Python peer \
-         (crhelper + boto3 under awslambdaric) answers the same event the same way, in the same run, \
+        "The Delete of the tables above, answered to an https ResponseURL: TLS fronts on loopback \
+         (throw-away CA, given to every process in `SSL_CERT_FILE`) before the response bucket and \
+         before CloudFormation (the stack check's DescribeStacks), so each cold start of a function \
+         pays two TLS handshakes and certificate verifications. The Python peer (crhelper + boto3 \
+         under awslambdaric, no stack check) answers the same event the same way, in the same run, \
          round robin with the functions.\n"
     )?;
     let mut all: Vec<(&Subject, PathBuf)> = subjects.to_vec();

@@ -50,6 +50,11 @@ pub struct Options {
     /// outcome depends on it run both ways.
     // assumption: connect-username-case-insensitive
     pub usernames_case_insensitive: bool,
+    /// At most this many items a page in every listing (ListInstances, ListSecurityProfiles,
+    /// ListRoutingProfiles, ListUsers, SearchUsers), whatever MaxResults asks: AWS documents
+    /// MaxResults as a maximum, and a small value makes every caller's listing cross pages.
+    /// `None` = pages of MaxResults.
+    pub page_size: Option<usize>,
 }
 
 impl Default for Options {
@@ -61,6 +66,7 @@ impl Default for Options {
             server_error_rate: 0.0,
             seed: 0x00c0_ffee,
             usernames_case_insensitive: true,
+            page_size: None,
         }
     }
 }

@@ -195,7 +195,7 @@ pub fn describe_instance(state: &Account, instance_id: &str) -> Reply {
 }
 
 pub fn list_instances(state: &Account, query: &Query) -> Reply {
-    let max = paging::max_results(query.one("maxResults"), 10, 10)?;
+    let max = state.page_limit(paging::max_results(query.one("maxResults"), 10, 10)?);
     let items = state
         .instances
         .values()
@@ -219,7 +219,7 @@ pub fn delete_instance(state: &mut Account, instance_id: &str) -> Reply {
 
 pub fn list_profiles(state: &Account, instance_id: &str, query: &Query, security: bool) -> Reply {
     let instance = instance(state, instance_id)?;
-    let max = paging::max_results(query.one("maxResults"), 1000, 100)?;
+    let max = state.page_limit(paging::max_results(query.one("maxResults"), 1000, 100)?);
     let profiles = if security {
         &instance.security_profiles
     } else {
@@ -615,7 +615,7 @@ pub fn describe_user(state: &Account, now: Instant, instance_id: &str, user_id: 
 pub fn list_users(state: &Account, now: Instant, instance_id: &str, query: &Query) -> Reply {
     let lag = state.lag();
     let instance = instance(state, instance_id)?;
-    let max = paging::max_results(query.one("maxResults"), 1000, 100)?;
+    let max = state.page_limit(paging::max_results(query.one("maxResults"), 1000, 100)?);
     let items = instance
         .users
         .values()
@@ -1081,9 +1081,9 @@ pub fn search_users(state: &mut Account, now: Instant, body: &[u8]) -> Reply {
         .instance_id
         .as_deref()
         .ok_or_else(|| ApiError::invalid_parameter("InstanceId is required"))?;
+    let max = state.page_limit(paging::max_results_number(request.max_results, 500, 100)?);
     let instance = instance_mut(state, instance_id)?;
     instance.prune_tombstones(now, lag);
-    let max = paging::max_results_number(request.max_results, 500, 100)?;
     if let Some(token) = &request.next_token
         && !(1..=2500).contains(&token.len())
     {

@@ -56,6 +56,13 @@ impl Account {
         )
     }
 
+    /// The items a page holds when the caller asked for `max` ([`Options::page_size`]).
+    pub fn page_limit(&self, max: usize) -> usize {
+        self.options
+            .page_size
+            .map_or(max, |size| max.min(size.max(1)))
+    }
+
     /// How long a write stays invisible to reads (eventual consistency), if switched on.
     pub fn lag(&self) -> Option<Duration> {
         self.options

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
+use aws_config::SdkConfig;
+/// An SDK configuration with dummy credentials, pointed at `endpoint` when given.
+pub use test_support::sdk_config;
 
 use crate::recorder::{Protocol, Recorder};
 
@@ -149,15 +150,4 @@ impl Cloud {
             )])
             .collect()
     }
-}
-
-/// An SDK configuration with dummy credentials, pointed at `endpoint` when given.
-pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "local"));
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    loader.load().await
 }

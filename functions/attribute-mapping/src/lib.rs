@@ -43,16 +43,19 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
+use arn::{Region, RoleArn, SamlProviderArn};
 use aws_config::SdkConfig;
 use custom_resource::OWNER_TAG_STACK_ID;
+use custom_resource::lenient;
+use custom_resource::value::{HttpsUrl, NonBlank};
 use custom_resource::{CustomResource, Failure, Outcome, Request, Step, Update};
-use identity_center::access::session_name;
+use identity_center::access::{ExternalId, session_name};
 use identity_center::model::{
     ATTRIBUTE_INCLUDED, ApplicationInstance, AttributeSchema, AttributeSource, ResponseConfig,
     ResponseSchemaConfig, SUBJECT_REQUIRED, SessionDuration, SubjectSchema,
 };
 use identity_center::{
-    ApplicationArn, Caller, ConsoleClient, ConsoleResultExt, IdentityCenter, IdentityCenterRole,
+    ApplicationArn, Caller, ConsoleClient, ConsoleError, IdentityCenter, IdentityCenterRole,
 };
 use serde::Deserialize;
 
@@ -67,169 +70,205 @@ pub const USER_EMAIL: &str = "${user:email}";
 pub const DEFAULT_SESSION_DURATION: SessionDuration = SessionDuration::LONGEST;
 const ATTRIBUTE_NAME_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified";
 const PHYSICAL_ID_SUFFIX: &str = "/attribute-mapping";
-/// The NameID format of the default `SubjectFormat`, `emailAddress`.
-const DEFAULT_NAME_ID_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
-/// `SubjectFormat` values and the NameID format URNs they stand for.
-const SUBJECT_FORMATS: [(&str, &str); 4] = [
-    (
-        "unspecified",
-        "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
-    ),
-    (
-        "emailAddress",
-        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
-    ),
-    (
-        "persistent",
-        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
-    ),
-    (
-        "transient",
-        "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
-    ),
-];
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct Properties {
-    pub application_arn: String,
-    #[serde(default)]
-    pub identity_center_region: Option<String>,
-    pub relay_state: String,
-    #[serde(default)]
-    pub session_duration: Option<String>,
-    #[serde(default)]
-    pub subject: Option<String>,
-    #[serde(default)]
-    pub subject_format: Option<String>,
-    #[serde(default)]
-    pub role_session_name: Option<String>,
-    pub role_arn: String,
-    pub saml_provider_arn: String,
-    #[serde(default)]
-    pub additional_attributes: BTreeMap<String, String>,
-    #[serde(default)]
-    pub identity_center_role_arn: Option<String>,
-    #[serde(default)]
-    pub identity_center_external_id: Option<identity_center::access::ExternalId>,
+/// The `SubjectFormat` property: the NameID formats Identity Center offers (any case accepted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum SubjectFormat {
+    Unspecified,
+    #[default]
+    EmailAddress,
+    Persistent,
+    Transient,
 }
 
-/// What the properties ask of the application, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Mapping {
-    application: ApplicationArn,
-    subject: String,
-    name_id_format: &'static str,
-    /// SAML attribute name → value, Role and RoleSessionName included.
-    attributes: BTreeMap<String, String>,
-    session_duration: SessionDuration,
-    relay_state: String,
+impl SubjectFormat {
+    const ALL: [Self; 4] = [
+        Self::Unspecified,
+        Self::EmailAddress,
+        Self::Persistent,
+        Self::Transient,
+    ];
+
+    /// The property value naming it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::EmailAddress => "emailAddress",
+            Self::Persistent => "persistent",
+            Self::Transient => "transient",
+        }
+    }
+
+    /// The NameID format URN it stands for.
+    pub fn name_id_format(self) -> &'static str {
+        match self {
+            Self::Unspecified => "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+            Self::EmailAddress => "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+            Self::Persistent => "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+            Self::Transient => "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+        }
+    }
+}
+
+impl TryFrom<String> for SubjectFormat {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        Self::ALL
+            .into_iter()
+            .find(|format| format.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| {
+                let accepted: Vec<&str> = Self::ALL.iter().map(|format| format.name()).collect();
+                format!("'{text}' is not one of {}", accepted.join(", "))
+            })
+    }
+}
+
+/// The `RoleArn` property: an IAM role that can be named in the SAML Role attribute
+/// (`<role>,<provider>`), so without a comma in its name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct FederationRole(RoleArn);
+
+impl TryFrom<String> for FederationRole {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let role: RoleArn = text.parse().map_err(|error: arn::Invalid| error.0)?;
+        if role.as_str().contains(',') {
+            return Err(format!(
+                "'{role}' holds a ',', which the SAML Role attribute (<role ARN>,<provider ARN>) cannot carry"
+            ));
+        }
+        Ok(Self(role))
+    }
+}
+
+/// The `AdditionalAttributes` property: SAML attribute name → value or expression, both non-blank,
+/// never the Role or RoleSessionName attribute (other properties set those).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "BTreeMap<NonBlank, NonBlank>")]
+pub struct AdditionalAttributes(BTreeMap<NonBlank, NonBlank>);
+
+impl TryFrom<BTreeMap<NonBlank, NonBlank>> for AdditionalAttributes {
+    type Error = String;
+    fn try_from(attributes: BTreeMap<NonBlank, NonBlank>) -> Result<Self, String> {
+        match attributes
+            .keys()
+            .find(|name| [ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE].contains(&name.as_str()))
+        {
+            Some(name) => Err(format!(
+                "'{name}' is set by RoleArn/SamlProviderArn or RoleSessionName; remove it here"
+            )),
+            None => Ok(Self(attributes)),
+        }
+    }
+}
+
+/// The properties as CloudFormation gives them, each checked by its type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct GivenProperties {
+    application_arn: ApplicationArn,
+    #[serde(default, deserialize_with = "lenient::given")]
+    identity_center_region: Option<Region>,
+    relay_state: HttpsUrl,
+    #[serde(default, deserialize_with = "lenient::given")]
+    session_duration: Option<SessionDuration>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    subject: Option<NonBlank>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    subject_format: Option<SubjectFormat>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    role_session_name: Option<NonBlank>,
+    role_arn: FederationRole,
+    saml_provider_arn: SamlProviderArn,
+    #[serde(default)]
+    additional_attributes: AdditionalAttributes,
+    #[serde(default, deserialize_with = "lenient::given")]
+    identity_center_role_arn: Option<RoleArn>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    identity_center_external_id: Option<ExternalId>,
+}
+
+/// What the properties ask of the application, defaults applied and checked together.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "GivenProperties")]
+pub struct Properties {
+    pub application: ApplicationArn,
+    pub identity_center_region: Option<Region>,
+    /// The role to assume for the Identity Center calls, if any.
+    pub identity_center_role: Option<IdentityCenterRole>,
+    pub relay_state: HttpsUrl,
+    pub session_duration: SessionDuration,
+    pub subject: String,
+    pub subject_format: SubjectFormat,
+    pub role_session_name: String,
+    pub role: RoleArn,
+    pub saml_provider: SamlProviderArn,
+    pub additional_attributes: AdditionalAttributes,
+}
+
+impl TryFrom<GivenProperties> for Properties {
+    type Error = String;
+    fn try_from(given: GivenProperties) -> Result<Self, String> {
+        let FederationRole(role) = given.role_arn;
+        let provider = given.saml_provider_arn;
+        // Both belong to the Connect account (IAM's AssumeRoleWithSAML needs the role and the
+        // provider side by side); Identity Center may well be in another one.
+        if role.account() != provider.account() {
+            return Err(format!(
+                "RoleArn and SamlProviderArn must be in the same account, the Amazon Connect account: the role {role} is in account {}, the SAML provider {provider} in account {}",
+                role.account(),
+                provider.account()
+            ));
+        }
+        Ok(Self {
+            application: given.application_arn,
+            identity_center_region: given.identity_center_region,
+            identity_center_role: IdentityCenterRole::from_parts(
+                given.identity_center_role_arn,
+                given.identity_center_external_id,
+            )?,
+            relay_state: given.relay_state,
+            session_duration: given.session_duration.unwrap_or(DEFAULT_SESSION_DURATION),
+            subject: given.subject.map_or(USER_EMAIL.to_owned(), String::from),
+            subject_format: given.subject_format.unwrap_or_default(),
+            role_session_name: given
+                .role_session_name
+                .map_or(USER_EMAIL.to_owned(), String::from),
+            role,
+            saml_provider: provider,
+            additional_attributes: given.additional_attributes,
+        })
+    }
 }
 
 impl Properties {
-    fn mapping(&self) -> anyhow::Result<Mapping> {
-        let application = ApplicationArn::parse(self.application_arn.trim()).with_context(|| {
-            format!(
-                "invalid property ApplicationArn: '{}' is not an Identity Center application ARN (arn:aws:sso::<account>:application/ssoins-…/apl-…)",
-                self.application_arn
-            )
-        })?;
-        if let Some(region) = given(&self.identity_center_region) {
-            identity_center::check_region("IdentityCenterRegion", region)?;
-        }
-        let relay_state = self.relay_state.trim();
-        match url::Url::parse(relay_state) {
-            Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
-            _ => bail!(
-                "invalid property RelayState: '{relay_state}' is not an https URL (Amazon Connect's is https://<region>.console.aws.amazon.com/connect/federate/<instance-id>)"
-            ),
-        }
-        let session_duration = match given(&self.session_duration) {
-            None => DEFAULT_SESSION_DURATION,
-            Some(text) => SessionDuration::parse(text).with_context(|| {
-                format!(
-                    "invalid property SessionDuration: '{text}' is not one of the session durations Identity Center offers: whole hours PT1H, PT2H, … PT12H"
-                )
-            })?,
-        };
-        let subject_format = given(&self.subject_format).unwrap_or("emailAddress");
-        let name_id_format = SUBJECT_FORMATS
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(subject_format))
-            .map(|(_, urn)| *urn)
-            .with_context(|| {
-                let accepted: Vec<&str> = SUBJECT_FORMATS.iter().map(|(name, _)| *name).collect();
-                format!(
-                    "invalid property SubjectFormat: '{subject_format}' is not one of {}",
-                    accepted.join(", ")
-                )
-            })?;
-        let role = iam_arn("RoleArn", &self.role_arn, "role/")?;
-        let provider = iam_arn("SamlProviderArn", &self.saml_provider_arn, "saml-provider/")?;
-        // Both belong to the Connect account (IAM's AssumeRoleWithSAML needs the role and the
-        // provider side by side); Identity Center may well be in another one.
-        if role.0 != provider.0 || role.1 != provider.1 {
-            bail!(
-                "invalid properties RoleArn and SamlProviderArn: the role {} (account {}) and the SAML provider {} (account {}) must be in the same account, the Amazon Connect account",
-                self.role_arn.trim(),
-                role.1,
-                self.saml_provider_arn.trim(),
-                provider.1
-            );
-        }
-        self.identity_center_role()?;
-        let mut attributes = BTreeMap::new();
-        for (name, value) in &self.additional_attributes {
-            if name.trim().is_empty() || value.trim().is_empty() {
-                bail!(
-                    "invalid property AdditionalAttributes: '{name}' → '{value}': names and values must not be empty"
-                );
-            }
-            if [ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE].contains(&name.as_str()) {
-                bail!(
-                    "invalid property AdditionalAttributes: '{name}' is set by RoleArn/SamlProviderArn or RoleSessionName; remove it here"
-                );
-            }
-            attributes.insert(name.clone(), value.clone());
-        }
-        attributes.insert(ROLE_ATTRIBUTE.to_owned(), self.role_attribute());
-        let session_name = given(&self.role_session_name).unwrap_or(USER_EMAIL);
-        attributes.insert(
-            ROLE_SESSION_NAME_ATTRIBUTE.to_owned(),
-            session_name.to_owned(),
-        );
-        Ok(Mapping {
-            application,
-            subject: given(&self.subject).unwrap_or(USER_EMAIL).to_owned(),
-            name_id_format,
-            attributes,
-            session_duration,
-            relay_state: relay_state.to_owned(),
-        })
-    }
-
-    /// The role to assume for the Identity Center calls, if any.
-    fn identity_center_role(&self) -> anyhow::Result<Option<IdentityCenterRole>> {
-        IdentityCenterRole::from_properties(
-            self.identity_center_role_arn.as_deref(),
-            self.identity_center_external_id.as_deref(),
-        )
-    }
-
     /// `<RoleArn>,<SamlProviderArn>`: what IAM expects in the Role attribute.
     fn role_attribute(&self) -> String {
-        format!("{},{}", self.role_arn.trim(), self.saml_provider_arn.trim())
+        format!("{},{}", self.role, self.saml_provider)
     }
 
-    /// The attribute names these properties set, whether or not they are valid.
-    fn attribute_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.additional_attributes.keys().cloned().collect();
-        names.extend([
-            ROLE_ATTRIBUTE.to_owned(),
+    /// SAML attribute name → value, Role and RoleSessionName included.
+    fn attributes(&self) -> BTreeMap<String, String> {
+        let mut attributes: BTreeMap<String, String> = self
+            .additional_attributes
+            .0
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        attributes.insert(ROLE_ATTRIBUTE.to_owned(), self.role_attribute());
+        attributes.insert(
             ROLE_SESSION_NAME_ATTRIBUTE.to_owned(),
-        ]);
-        names
+            self.role_session_name.clone(),
+        );
+        attributes
+    }
+
+    /// The attribute names these properties set.
+    fn attribute_names(&self) -> Vec<String> {
+        self.attributes().into_keys().collect()
     }
 }
 
@@ -265,8 +304,10 @@ impl AttributeMapping {
         request: &Request,
         properties: &Properties,
     ) -> anyhow::Result<IdentityCenter> {
-        let region = given(&properties.identity_center_region)
-            .map(str::to_owned)
+        let region = properties
+            .identity_center_region
+            .as_ref()
+            .map(ToString::to_string)
             .or_else(|| {
                 self.identity_center
                     .region()
@@ -275,7 +316,7 @@ impl AttributeMapping {
             .context("no IdentityCenterRegion given and the function has no AWS region")?;
         let caller = Caller::select(
             &self.sts,
-            properties.identity_center_role()?.as_ref(),
+            properties.identity_center_role.as_ref(),
             &session_name(request.stack_name(), &request.logical_resource_id),
             request.stack_account(),
         )
@@ -290,7 +331,7 @@ impl AttributeMapping {
         properties: &Properties,
         previously: &[String],
     ) -> anyhow::Result<Outcome> {
-        let mapping = properties.mapping()?;
+        let mapping = properties;
         let identity_center = self.identity_center(request, properties).await?;
         let console = &identity_center.console;
         match ownership(&identity_center, request, &mapping.application, true).await? {
@@ -326,7 +367,7 @@ impl AttributeMapping {
             response.properties.remove(name);
             schema.properties.remove(name);
         }
-        for (name, value) in &mapping.attributes {
+        for (name, value) in mapping.attributes() {
             response
                 .properties
                 .insert(name.clone(), AttributeSource::of(value));
@@ -340,16 +381,18 @@ impl AttributeMapping {
         }
         response.subject = Some(AttributeSource::of(&mapping.subject));
         response.ttl = Some(mapping.session_duration.to_string());
-        response.unconfirmed.relay_state = Some(mapping.relay_state.clone());
+        response.unconfirmed.relay_state = Some(mapping.relay_state.to_string());
         schema.subject = Some(SubjectSchema {
             include: SUBJECT_REQUIRED.to_owned(),
-            name_id_format: mapping.name_id_format.to_owned(),
+            name_id_format: mapping.subject_format.name_id_format().to_owned(),
         });
-        write(console, &instance_id, &response, &schema).await?;
+        write(console, &instance_id, &response, &schema)
+            .await
+            .map_err(WriteFailed::into_error)?;
         Ok(
             Outcome::new(format!("{}{PHYSICAL_ID_SUFFIX}", mapping.application))
                 .with("RoleAttribute", properties.role_attribute())
-                .with("RelayState", mapping.relay_state)
+                .with("RelayState", &mapping.relay_state)
                 .with("ExistingConfigurationRead", existing_read.is_some()),
         )
     }
@@ -364,10 +407,8 @@ impl CustomResource for AttributeMapping {
     }
 
     async fn update(&self, request: &Request, update: Update<Properties>) -> Result<Step, Failure> {
-        let same_application =
-            mapped_application(&update.physical_resource_id).is_some_and(|current| {
-                Some(current) == ApplicationArn::parse(update.new.application_arn.trim())
-            });
+        let same_application = mapped_application(&update.physical_resource_id)
+            .is_some_and(|current| current == update.new.application);
         if !same_application {
             // Another application: a replacement; CloudFormation's Delete clears the old one.
             return Ok(self.apply(request, &update.new, &[]).await?.into());
@@ -412,7 +453,6 @@ impl CustomResource for AttributeMapping {
             }
             Err(error) => return Err(anyhow::Error::from(error).into()),
         };
-        let ours = properties.mapping().ok();
         let (mut response, mut schema) =
             existing_configuration(&current, &application).unwrap_or_default();
         for name in properties.attribute_names() {
@@ -424,35 +464,21 @@ impl CustomResource for AttributeMapping {
         // wrote when nothing else can be read), never a reduced object the service may refuse
         // or take as a reset.
         if response.subject.is_none() {
-            let subject = ours
-                .as_ref()
-                .map_or(USER_EMAIL, |mapping| mapping.subject.as_str());
-            response.subject = Some(AttributeSource::of(subject));
+            response.subject = Some(AttributeSource::of(&properties.subject));
         }
         if response.ttl.is_none() {
-            let duration = ours
-                .as_ref()
-                .map_or(DEFAULT_SESSION_DURATION, |mapping| mapping.session_duration);
-            response.ttl = Some(duration.to_string());
+            response.ttl = Some(properties.session_duration.to_string());
         }
         if schema.subject.is_none() {
             schema.subject = Some(SubjectSchema {
                 include: SUBJECT_REQUIRED.to_owned(),
-                name_id_format: ours
-                    .as_ref()
-                    .map_or(DEFAULT_NAME_ID_FORMAT, |mapping| mapping.name_id_format)
-                    .to_owned(),
+                name_id_format: properties.subject_format.name_id_format().to_owned(),
             });
         }
         match write(console, &instance_id, &response, &schema).await {
-            Err(error)
-                if error
-                    .downcast_ref::<identity_center::ConsoleError>()
-                    .is_some_and(|e| e.is_not_found()) =>
-            {
-                Ok(Step::Done(()))
-            }
-            other => Ok(Step::Done(other?)),
+            Err(failed) if failed.error.is_not_found() => Ok(Step::Done(())),
+            Err(failed) => Err(failed.into_error().into()),
+            Ok(()) => Ok(Step::Done(())),
         }
     }
 }
@@ -560,60 +586,43 @@ fn existing_configuration(
     }
 }
 
+/// A write that failed: which one, and the console API's error (kept typed, so that a Delete can
+/// tell an application already gone).
+struct WriteFailed {
+    during: &'static str,
+    error: ConsoleError,
+}
+
+impl WriteFailed {
+    fn into_error(self) -> anyhow::Error {
+        anyhow::Error::new(self.error).context(self.during)
+    }
+}
+
 /// Values, then formats (their keys match), each as a whole object.
 async fn write(
     console: &ConsoleClient,
     instance_id: &str,
     response: &ResponseConfig,
     schema: &ResponseSchemaConfig,
-) -> anyhow::Result<()> {
+) -> Result<(), WriteFailed> {
+    let failed = |during: &'static str| move |error: ConsoleError| WriteFailed { during, error };
     console
         .update_response_config(instance_id, response)
         .await
-        .during("writing the attribute values, relay state and session duration")?;
+        .map_err(failed(
+            "writing the attribute values, relay state and session duration",
+        ))?;
     console
         .update_response_schema_config(instance_id, schema)
         .await
-        .during("writing the attribute formats")?;
+        .map_err(failed("writing the attribute formats"))?;
     Ok(())
 }
 
 /// The application an `<ApplicationArn>/attribute-mapping` id names.
 fn mapped_application(physical_resource_id: &str) -> Option<ApplicationArn> {
     ApplicationArn::parse(physical_resource_id.strip_suffix(PHYSICAL_ID_SUFFIX)?)
-}
-
-/// Checks `arn:<partition>:iam::<account>:<resource_prefix><name>`; (partition, account).
-fn iam_arn<'a>(
-    property: &str,
-    text: &'a str,
-    resource_prefix: &str,
-) -> anyhow::Result<(&'a str, &'a str)> {
-    let text = text.trim();
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
-    let valid = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5]
-            .strip_prefix(resource_prefix)
-            .is_some_and(|name| !name.is_empty() && !name.contains(','));
-    if !valid {
-        bail!(
-            "invalid property {property}: '{text}' is not an IAM ARN of the form arn:aws:iam::<account>:{resource_prefix}<name>"
-        );
-    }
-    Ok((parts[1], parts[4]))
-}
-
-fn given(value: &Option<String>) -> Option<&str> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
 }
 
 #[cfg(test)]
@@ -645,6 +654,85 @@ mod tests {
         ] {
             assert_eq!(SessionDuration::parse(bad), None, "{bad}");
         }
+    }
+
+    fn parse(patch: serde_json::Value) -> Result<Properties, String> {
+        let mut properties = serde_json::json!({
+            "ApplicationArn": "arn:aws:sso::123456789012:application/ssoins-7223abcd12345678/apl-72236face0cd1203",
+            "RelayState": "https://us-east-1.console.aws.amazon.com/connect/federate/1",
+            "RoleArn": "arn:aws:iam::210987654321:role/Connect-SSO",
+            "SamlProviderArn": "arn:aws:iam::210987654321:saml-provider/IdentityCenter",
+        });
+        properties
+            .as_object_mut()
+            .unwrap()
+            .extend(patch.as_object().unwrap().clone());
+        custom_resource::parse_properties(&properties)
+    }
+
+    #[test]
+    fn defaults_follow_the_guide_and_subject_formats_are_an_enumeration() {
+        let properties = parse(serde_json::json!({"SessionDuration": " ", "Subject": ""})).unwrap();
+        assert_eq!(properties.session_duration, DEFAULT_SESSION_DURATION);
+        assert_eq!(properties.subject, USER_EMAIL);
+        assert_eq!(properties.subject_format, SubjectFormat::EmailAddress);
+        assert_eq!(
+            properties.attributes()[ROLE_ATTRIBUTE],
+            "arn:aws:iam::210987654321:role/Connect-SSO,arn:aws:iam::210987654321:saml-provider/IdentityCenter"
+        );
+        let persistent = parse(serde_json::json!({"SubjectFormat": "PERSISTENT"})).unwrap();
+        assert_eq!(
+            persistent.subject_format.name_id_format(),
+            "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+        );
+        let error = parse(serde_json::json!({"SubjectFormat": "email"})).unwrap_err();
+        assert_eq!(
+            error,
+            "invalid property SubjectFormat: 'email' is not one of unspecified, emailAddress, persistent, transient"
+        );
+    }
+
+    #[test]
+    fn the_role_and_provider_share_one_account_and_no_comma() {
+        let error = parse(serde_json::json!({
+            "SamlProviderArn": "arn:aws:iam::111111111111:saml-provider/IdentityCenter"
+        }))
+        .unwrap_err();
+        assert!(
+            error.starts_with(
+                "invalid properties: RoleArn and SamlProviderArn must be in the same account"
+            ),
+            "{error}"
+        );
+        let error = parse(serde_json::json!({"RoleArn": "arn:aws:iam::210987654321:role/a,b"}))
+            .unwrap_err();
+        assert!(
+            error.starts_with(
+                "invalid property RoleArn: 'arn:aws:iam::210987654321:role/a,b' holds a ','"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn additional_attributes_are_non_blank_and_never_the_role_attributes() {
+        let error =
+            parse(serde_json::json!({"AdditionalAttributes": {ROLE_SESSION_NAME_ATTRIBUTE: "x"}}))
+                .unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "invalid property AdditionalAttributes: '{ROLE_SESSION_NAME_ATTRIBUTE}' is set by"
+            )),
+            "{error}"
+        );
+        let error = parse(serde_json::json!({"AdditionalAttributes": {"Email": " "}})).unwrap_err();
+        assert_eq!(
+            error,
+            "invalid property AdditionalAttributes.Email: it must not be empty"
+        );
+        let properties =
+            parse(serde_json::json!({"AdditionalAttributes": {"Email": "${user:email}"}})).unwrap();
+        assert_eq!(properties.attribute_names().len(), 3);
     }
 
     #[test]

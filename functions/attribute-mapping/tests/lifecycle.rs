@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use attribute_mapping::AttributeMapping;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
+use aws_config::{Region, SdkConfig};
 use identity_center::IdentityCenter;
 use identity_center::model::DisplayData;
 use identity_center_emulator::Emulator;
 use serde_json::{Value, json};
+use test_support::{access_key_id, moto_endpoint, unique};
 
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/connect-sso/8d3f0a10-0000-4000-8000-000000000001";
 const ROLE: &str = "arn:aws:iam::210987654321:role/ConnectFederation";
@@ -21,18 +21,7 @@ const SESSION_KEY: &str = "https://aws.amazon.com/SAML/Attributes/RoleSessionNam
 const UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified";
 
 async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "AKIDMAPTEST",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await
+    test_support::sdk_config_signed_by(Some(endpoint), "AKIDMAPTEST").await
 }
 
 /// An emulator with one custom SAML application (as Custom::IdentityCenterSamlApp leaves it,
@@ -99,29 +88,31 @@ fn console_writes(emulator: &Emulator) -> Vec<String> {
         .collect()
 }
 
+const RESOURCE_TYPE: &str = "Custom::IdentityCenterAttributeMapping";
+
 fn event(request_type: &str, properties: Value) -> Value {
-    json!({
-        "RequestType": request_type,
-        "ResponseURL": "http://127.0.0.1:9/never-called",
-        "StackId": STACK,
-        "RequestId": format!("{request_type}-{}", std::process::id()),
-        "LogicalResourceId": "Mapping",
-        "ResourceType": "Custom::IdentityCenterAttributeMapping",
-        "ResourceProperties": properties,
-    })
+    test_support::Stack::with_id(STACK).event(
+        request_type,
+        RESOURCE_TYPE,
+        "Mapping",
+        None,
+        properties,
+        None,
+    )
 }
 
 fn update(physical_id: &str, properties: Value, old: Value) -> Value {
-    let mut event = event("Update", properties);
-    event["PhysicalResourceId"] = json!(physical_id);
-    event["OldResourceProperties"] = old;
-    event
+    test_support::Stack::with_id(STACK).update(
+        RESOURCE_TYPE,
+        "Mapping",
+        physical_id,
+        properties,
+        old,
+    )
 }
 
 fn delete(physical_id: &str, properties: Value) -> Value {
-    let mut event = event("Delete", properties);
-    event["PhysicalResourceId"] = json!(physical_id);
-    event
+    test_support::Stack::with_id(STACK).delete(RESOURCE_TYPE, "Mapping", physical_id, properties)
 }
 
 async fn run(function: &Arc<AttributeMapping>, event: Value) -> Value {
@@ -466,11 +457,11 @@ async fn bad_properties_fail_naming_the_property_before_any_call() {
         (with("SessionDuration", json!("PT13H")), "invalid property SessionDuration: 'PT13H'".to_owned()),
         (with("SessionDuration", json!("12h")), "invalid property SessionDuration: '12h'".to_owned()),
         (with("SubjectFormat", json!("email")), "invalid property SubjectFormat: 'email' is not one of unspecified, emailAddress, persistent, transient".to_owned()),
-        (with("RoleArn", json!("arn:aws:iam::210987654321:user/bob")), "invalid property RoleArn: 'arn:aws:iam::210987654321:user/bob' is not an IAM ARN".to_owned()),
-        (with("SamlProviderArn", json!("IdentityCenter")), "invalid property SamlProviderArn: 'IdentityCenter' is not an IAM ARN".to_owned()),
-        (with("SamlProviderArn", json!("arn:aws:iam::111111111111:saml-provider/IdentityCenter")), format!("invalid properties RoleArn and SamlProviderArn: the role {ROLE} (account 210987654321) and the SAML provider arn:aws:iam::111111111111:saml-provider/IdentityCenter (account 111111111111) must be in the same account, the Amazon Connect account")),
+        (with("RoleArn", json!("arn:aws:iam::210987654321:user/bob")), "invalid property RoleArn: 'arn:aws:iam::210987654321:user/bob' is not an IAM role ARN".to_owned()),
+        (with("SamlProviderArn", json!("IdentityCenter")), "invalid property SamlProviderArn: 'IdentityCenter' is not an IAM SAML provider ARN".to_owned()),
+        (with("SamlProviderArn", json!("arn:aws:iam::111111111111:saml-provider/IdentityCenter")), format!("invalid properties: RoleArn and SamlProviderArn must be in the same account, the Amazon Connect account: the role {ROLE} is in account 210987654321, the SAML provider arn:aws:iam::111111111111:saml-provider/IdentityCenter in account 111111111111")),
         (with("AdditionalAttributes", json!({ROLE_KEY: "x"})), format!("invalid property AdditionalAttributes: '{ROLE_KEY}' is set by RoleArn/SamlProviderArn")),
-        (with("AdditionalAttributes", json!({"Email": ""})), "invalid property AdditionalAttributes: 'Email'".to_owned()),
+        (with("AdditionalAttributes", json!({"Email": ""})), "invalid property AdditionalAttributes.Email: it must not be empty".to_owned()),
         (with("AdditionalAttributes", json!(["Email"])), "invalid property AdditionalAttributes".to_owned()),
         (with("IdentityCenterRegion", json!("Virginia")), "invalid property IdentityCenterRegion: 'Virginia'".to_owned()),
     ];
@@ -588,23 +579,10 @@ async fn the_sample_events_run_create_update_delete() {
 
 // ------------------------------------------------- Identity Center in another account
 
-fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT")
-        .expect("MOTO_ENDPOINT is not set: run the tests through scripts/with-moto (see COMMON.md)")
-}
-
-fn unique() -> String {
-    use std::hash::{BuildHasher, RandomState};
-    format!(
-        "{:016x}",
-        RandomState::new().hash_one(std::time::SystemTime::now())
-    )
-}
-
 /// The function with STS at moto, and an event of a stack of its own (so that the session name,
 /// `<stack name>.Mapping`, identifies this test's AssumeRole calls in moto).
 async fn cross_account_setup() -> (Emulator, Arc<AttributeMapping>, String, String) {
-    let stack_name = format!("connect-sso-{}", unique());
+    let stack_name = format!("connect-sso-{}", unique("t"));
     let (emulator, _, arn) = setup_for(&stack_id(&stack_name)).await;
     let function = AttributeMapping::new(sdk_config(&emulator.endpoint()).await)
         .with_sts(sdk_config(&moto_endpoint()).await);
@@ -625,31 +603,11 @@ fn stack_event(stack_name: &str, request_type: &str, properties: Value) -> Value
 
 /// moto's records of the AssumeRole calls that opened `session_name`.
 async fn assumed_roles(session_name: &str) -> Vec<Value> {
-    let text = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+    test_support::assumed_roles()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let data: Value = serde_json::from_str(&text).unwrap();
-    data["sts"]["AssumedRole"]
-        .as_array()
-        .map(|roles| {
-            roles
-                .iter()
-                .filter(|role| role["session_name"] == session_name)
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn access_key_id(authorization: &str) -> &str {
-    authorization
-        .split("Credential=")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
+        .into_iter()
+        .filter(|role| role["session_name"] == session_name)
+        .collect()
 }
 
 #[tokio::test]
@@ -657,7 +615,7 @@ async fn console_calls_carry_the_assumed_roles_credentials() {
     let (emulator, function, arn, stack_name) = cross_account_setup().await;
     let role = format!(
         "arn:aws:iam::111122223333:role/ConnectSsoIdentityCenter-{}",
-        unique()
+        unique("t")
     );
     let mut props = minimal(&arn);
     props["IdentityCenterRoleArn"] = json!(role);
@@ -723,7 +681,7 @@ async fn a_not_found_from_another_account_says_which_account_and_region_were_cal
     emulator.delete_application_out_of_band(&arn);
     let role = format!(
         "arn:aws:iam::111122223333:role/ConnectSsoIdentityCenter-{}",
-        unique()
+        unique("t")
     );
     let mut props = minimal(&arn);
     props["IdentityCenterRoleArn"] = json!(role);
@@ -756,7 +714,7 @@ async fn role_properties_are_checked_before_any_call() {
         ),
         (
             orphan_id,
-            "invalid property IdentityCenterExternalId: it is only used to assume IdentityCenterRoleArn",
+            "invalid properties: IdentityCenterExternalId is only used to assume IdentityCenterRoleArn",
         ),
     ] {
         let answer = run(&function, stack_event(&stack_name, "Create", props)).await;

@@ -12,9 +12,10 @@ use aws_sdk_connect::types::{
     DirectoryType, StringComparisonType, StringCondition, UserIdentityInfo, UserPhoneConfig,
     UserSearchCriteria, UserSearchSummary,
 };
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use crate::limiter::RateLimiter;
+use crate::limiter::{RateLimiter, Slot};
 use crate::plan::{DesiredUser, ExistingUser, Phone};
 use crate::properties::PhoneType;
 
@@ -42,8 +43,28 @@ impl CallError {
         }
     }
 
-    pub fn is(&self, code: &str) -> bool {
-        self.code() == Some(code)
+    /// Connect's `ResourceNotFoundException`.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::Api(aws_sdk_connect::Error::ResourceNotFoundException(_))
+        )
+    }
+
+    /// Connect's `DuplicateResourceException`.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(
+            self,
+            Self::Api(aws_sdk_connect::Error::DuplicateResourceException(_))
+        )
+    }
+
+    /// Connect's `LimitExceededException` (a quota, not a throttle).
+    pub fn is_limit_exceeded(&self) -> bool {
+        matches!(
+            self,
+            Self::Api(aws_sdk_connect::Error::LimitExceededException(_))
+        )
     }
 }
 
@@ -115,19 +136,64 @@ impl Connect {
         F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         aws_sdk_connect::Error: From<SdkError<E, HttpResponse>>,
     {
-        let latest_start = deadline.checked_sub(self.call_time).unwrap_or(deadline);
-        let Some(slot) = self.limiter.acquire(operation, latest_start).await else {
-            return Err(CallError::NotStarted);
-        };
+        let slot = self.slot(operation, deadline).await?;
         let sent = Instant::now();
         let result = tokio::time::timeout_at(deadline.into(), request).await;
-        if !slot.waited {
-            self.limiter.record_round_trip(operation, sent.elapsed());
-        }
+        self.record_round_trip(operation, slot, sent);
         match result {
             Err(_) => Err(CallError::TimedOut),
             Ok(Ok(output)) => Ok(output),
             Ok(Err(error)) => Err(CallError::Api(error.into())),
+        }
+    }
+
+    /// Waits for the operation's rate-limit slot; refused when it comes too close to the deadline.
+    async fn slot(&self, operation: &'static str, deadline: Instant) -> CallResult<Slot> {
+        let latest_start = deadline.checked_sub(self.call_time).unwrap_or(deadline);
+        self.limiter
+            .acquire(operation, latest_start)
+            .await
+            .ok_or(CallError::NotStarted)
+    }
+
+    /// A call sent on a slot that did not wait measures the round trip the burst's slots lag by.
+    fn record_round_trip(&self, operation: &'static str, slot: Slot, sent: Instant) {
+        if !slot.waited {
+            self.limiter.record_round_trip(operation, sent.elapsed());
+        }
+    }
+
+    /// Every page of the SDK's paginator `pages`, each page's call waiting for its slot like any
+    /// other call. `more` says whether a page has a next one: no slot is spent on asking for a
+    /// page that does not exist.
+    async fn all_pages<P, E>(
+        &self,
+        operation: &'static str,
+        deadline: Instant,
+        mut pages: PaginationStream<Result<P, SdkError<E, HttpResponse>>>,
+        more: impl Fn(&P) -> bool,
+    ) -> CallResult<Vec<P>>
+    where
+        aws_sdk_connect::Error: From<SdkError<E, HttpResponse>>,
+    {
+        let mut all = Vec::new();
+        loop {
+            let slot = self.slot(operation, deadline).await?;
+            let sent = Instant::now();
+            let page = tokio::time::timeout_at(deadline.into(), pages.next()).await;
+            self.record_round_trip(operation, slot, sent);
+            match page {
+                Err(_) => return Err(CallError::TimedOut),
+                Ok(None) => return Ok(all),
+                Ok(Some(Err(error))) => return Err(CallError::Api(error.into())),
+                Ok(Some(Ok(page))) => {
+                    let last = !more(&page);
+                    all.push(page);
+                    if last {
+                        return Ok(all);
+                    }
+                }
+            }
         }
     }
 
@@ -136,7 +202,7 @@ impl Connect {
         &self,
         instance_id: &str,
         deadline: Instant,
-    ) -> CallResult<Option<String>> {
+    ) -> CallResult<Option<DirectoryType>> {
         let request = self
             .client
             .describe_instance()
@@ -147,11 +213,10 @@ impl Connect {
                 output
                     .instance()
                     .and_then(|instance| instance.identity_management_type())
-                    .map(DirectoryType::as_str)
-                    .unwrap_or("unknown")
-                    .to_owned(),
+                    .cloned()
+                    .unwrap_or_else(|| DirectoryType::from("unknown")),
             )),
-            Err(error) if error.is("ResourceNotFoundException") => Ok(None),
+            Err(error) if error.is_not_found() => Ok(None),
             Err(error) => Err(error),
         }
     }
@@ -161,27 +226,23 @@ impl Connect {
         instance_id: &str,
         deadline: Instant,
     ) -> CallResult<Vec<Named>> {
-        let mut profiles = Vec::new();
-        let mut next_token = None;
-        loop {
-            let request = self
-                .client
-                .list_security_profiles()
-                .instance_id(instance_id)
-                .max_results(LIST_PAGE)
-                .set_next_token(next_token)
-                .send();
-            let page = self.call("ListSecurityProfiles", deadline, request).await?;
-            profiles.extend(
-                page.security_profile_summary_list()
-                    .iter()
-                    .filter_map(|p| named(p.id(), p.name())),
-            );
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(profiles);
-            }
-        }
+        let pages = self
+            .client
+            .list_security_profiles()
+            .instance_id(instance_id)
+            .max_results(LIST_PAGE)
+            .into_paginator()
+            .send();
+        let pages = self
+            .all_pages("ListSecurityProfiles", deadline, pages, |page| {
+                page.next_token().is_some()
+            })
+            .await?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.security_profile_summary_list())
+            .filter_map(|p| named(p.id(), p.name()))
+            .collect())
     }
 
     pub async fn routing_profiles(
@@ -189,27 +250,23 @@ impl Connect {
         instance_id: &str,
         deadline: Instant,
     ) -> CallResult<Vec<Named>> {
-        let mut profiles = Vec::new();
-        let mut next_token = None;
-        loop {
-            let request = self
-                .client
-                .list_routing_profiles()
-                .instance_id(instance_id)
-                .max_results(LIST_PAGE)
-                .set_next_token(next_token)
-                .send();
-            let page = self.call("ListRoutingProfiles", deadline, request).await?;
-            profiles.extend(
-                page.routing_profile_summary_list()
-                    .iter()
-                    .filter_map(|p| named(p.id(), p.name())),
-            );
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(profiles);
-            }
-        }
+        let pages = self
+            .client
+            .list_routing_profiles()
+            .instance_id(instance_id)
+            .max_results(LIST_PAGE)
+            .into_paginator()
+            .send();
+        let pages = self
+            .all_pages("ListRoutingProfiles", deadline, pages, |page| {
+                page.next_token().is_some()
+            })
+            .await?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.routing_profile_summary_list())
+            .filter_map(|p| named(p.id(), p.name()))
+            .collect())
     }
 
     /// Every user of the instance, read in bulk: SearchUsers gives the state of all users a
@@ -232,7 +289,7 @@ impl Connect {
                 None => match self.describe_user(instance_id, &id, deadline).await {
                     Ok(user) => users.push(user),
                     // Deleted since it was listed.
-                    Err(error) if error.is("ResourceNotFoundException") => {
+                    Err(error) if error.is_not_found() => {
                         tracing::debug!(user_id = %id, %arn, "listed user no longer exists");
                     }
                     Err(error) => return Err(error),
@@ -260,31 +317,29 @@ impl Connect {
         instance_id: &str,
         deadline: Instant,
     ) -> CallResult<Vec<(String, String, String)>> {
-        let mut users = Vec::new();
-        let mut next_token = None;
-        loop {
-            let request = self
-                .client
-                .list_users()
-                .instance_id(instance_id)
-                .max_results(LIST_PAGE)
-                .set_next_token(next_token)
-                .send();
-            let page = self.call("ListUsers", deadline, request).await?;
-            for user in page.user_summary_list() {
-                if let (Some(id), Some(username)) = (user.id(), user.username()) {
-                    users.push((
-                        id.to_owned(),
-                        user.arn().unwrap_or_default().to_owned(),
-                        username.to_owned(),
-                    ));
-                }
-            }
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(users);
-            }
-        }
+        let pages = self
+            .client
+            .list_users()
+            .instance_id(instance_id)
+            .max_results(LIST_PAGE)
+            .into_paginator()
+            .send();
+        let pages = self
+            .all_pages("ListUsers", deadline, pages, |page| {
+                page.next_token().is_some()
+            })
+            .await?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.user_summary_list())
+            .filter_map(|user| {
+                Some((
+                    user.id()?.to_owned(),
+                    user.arn().unwrap_or_default().to_owned(),
+                    user.username()?.to_owned(),
+                ))
+            })
+            .collect())
     }
 
     async fn search_users(
@@ -305,28 +360,25 @@ impl Connect {
                 )
                 .build()
         });
-        let mut users = HashMap::new();
-        let mut next_token = None;
-        loop {
-            let request = self
-                .client
-                .search_users()
-                .instance_id(instance_id)
-                .max_results(SEARCH_PAGE)
-                .set_search_criteria(criteria.clone())
-                .set_next_token(next_token)
-                .send();
-            let page = self.call("SearchUsers", deadline, request).await?;
-            for user in page.users() {
-                if let Some(user) = from_search(user) {
-                    users.insert(user.id.clone(), user);
-                }
-            }
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok(users);
-            }
-        }
+        let pages = self
+            .client
+            .search_users()
+            .instance_id(instance_id)
+            .max_results(SEARCH_PAGE)
+            .set_search_criteria(criteria)
+            .into_paginator()
+            .send();
+        let pages = self
+            .all_pages("SearchUsers", deadline, pages, |page| {
+                page.next_token().is_some()
+            })
+            .await?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.users())
+            .filter_map(from_search)
+            .map(|user| (user.id.clone(), user))
+            .collect())
     }
 
     pub async fn describe_user(

@@ -10,6 +10,7 @@ use aws_sdk_identitystore::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_identitystore::types::{
     AlternateIdentifier, Email, MemberId, Name, PhoneNumber, UniqueAttribute, UserStatus,
 };
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::Document;
 use futures::{StreamExt, TryStreamExt};
@@ -19,20 +20,35 @@ use crate::plan::{DirectoryEmail, DirectoryUser};
 /// The identity store's page size limit.
 const PAGE: i32 = 100;
 
-/// The identity store of the (first) Identity Center instance the client's region sees.
+/// The identity store of the (first) Identity Center instance the client's region sees, over
+/// every page of ListInstances.
 pub async fn identity_store_id(
     client: &aws_sdk_ssoadmin::Client,
     deadline: Instant,
 ) -> anyhow::Result<String> {
-    let output = bounded(deadline, client.list_instances().send())
-        .await
-        .context("IdentityStoreId not given and sso-admin ListInstances failed")?;
-    output
-        .instances()
-        .iter()
-        .find_map(|instance| instance.identity_store_id())
-        .map(str::to_owned)
-        .context("IdentityStoreId not given and no IAM Identity Center instance was found in IdentityCenterRegion (or the function's region)")
+    let mut instances = client.list_instances().into_paginator().items().send();
+    loop {
+        let instance = tokio::time::timeout_at(deadline.into(), instances.next())
+            .await
+            .map_err(|_| anyhow!("no answer before the deadline"))
+            .and_then(|instance| {
+                instance.transpose().map_err(|error| {
+                    anyhow!(
+                        "{}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&error)
+                    )
+                })
+            })
+            .context("IdentityStoreId not given and sso-admin ListInstances failed")?;
+        let Some(instance) = instance else {
+            bail!(
+                "IdentityStoreId not given and no IAM Identity Center instance was found in IdentityCenterRegion (or the function's region)"
+            );
+        };
+        if let Some(id) = instance.identity_store_id() {
+            return Ok(id.to_owned());
+        }
+    }
 }
 
 pub struct Directory {
@@ -61,7 +77,7 @@ impl Directory {
             .send();
         match bounded(deadline, request).await {
             Ok(output) => return Ok(output.group_id().to_owned()),
-            Err(error) if !error.is("ResourceNotFoundException") => {
+            Err(error) if !error.is_not_found() => {
                 return Err(error).with_context(|| {
                     format!("identitystore GetGroupId for {property} {name_or_id:?}")
                 });
@@ -76,9 +92,7 @@ impl Directory {
             .send();
         match bounded(deadline, request).await {
             Ok(output) => Ok(output.group_id().to_owned()),
-            Err(error)
-                if error.is("ResourceNotFoundException") || error.is("ValidationException") =>
-            {
+            Err(error) if error.is_not_found() || error.is_validation() => {
                 bail!(
                     "invalid property {property}: no group {name_or_id:?} in identity store {}: give a group's exact display name or its id",
                     self.identity_store_id
@@ -97,32 +111,28 @@ impl Directory {
         group_id: &str,
         deadline: Instant,
     ) -> anyhow::Result<(Vec<String>, usize)> {
+        let mut pages = self
+            .client
+            .list_group_memberships()
+            .identity_store_id(&self.identity_store_id)
+            .group_id(group_id)
+            .max_results(PAGE)
+            .into_paginator()
+            .send();
         let mut members = Vec::new();
-        let mut pages = 0;
-        let mut next_token = None;
-        loop {
-            let request = self
-                .client
-                .list_group_memberships()
-                .identity_store_id(&self.identity_store_id)
-                .group_id(group_id)
-                .max_results(PAGE)
-                .set_next_token(next_token)
-                .send();
-            let page = bounded(deadline, request).await.with_context(|| {
-                format!("identitystore ListGroupMemberships for group {group_id}")
-            })?;
-            pages += 1;
+        let mut read = 0;
+        while let Some(page) = next_page(deadline, &mut pages)
+            .await
+            .with_context(|| format!("identitystore ListGroupMemberships for group {group_id}"))?
+        {
+            read += 1;
             for membership in page.group_memberships() {
                 if let Some(MemberId::UserId(user_id)) = membership.member_id() {
                     members.push(user_id.clone());
                 }
             }
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                return Ok((members, pages));
-            }
         }
+        Ok((members, read))
     }
 
     /// The members of `groups` (ids), each with every group of `all_groups` it belongs to, and
@@ -185,14 +195,14 @@ impl Directory {
                 break;
             }
             let page = match tokio::time::timeout_at(deadline.into(), listing.next()).await {
-                Err(_) => return Err(past_deadline()).context("identitystore ListUsers"),
+                Err(_) => return Err(StoreError::TimedOut).context("identitystore ListUsers"),
                 // The directory ended: members not listed are not users (any more).
                 Ok(None) => {
                     missing.clear();
                     break;
                 }
                 Ok(Some(page)) => page
-                    .map_err(store_error)
+                    .map_err(|error| StoreError::Api(Box::new(error.into())))
                     .context("identitystore ListUsers")?,
             };
             reads.user_pages += 1;
@@ -243,7 +253,7 @@ impl Directory {
                 user.phone_numbers(),
                 user.user_status(),
             ))),
-            Err(error) if error.is("ResourceNotFoundException") => Ok(None),
+            Err(error) if error.is_not_found() => Ok(None),
             Err(error) => {
                 Err(error).with_context(|| format!("identitystore DescribeUser {user_id}"))
             }
@@ -307,58 +317,69 @@ fn directory_user(
     }
 }
 
-/// A failed identity-store or sso-admin call: its error code and a readable text.
+/// A failed identity-store call.
 #[derive(Debug)]
-pub struct StoreError {
-    code: Option<String>,
-    text: String,
+pub enum StoreError {
+    TimedOut,
+    Api(Box<aws_sdk_identitystore::Error>),
 }
 
 impl StoreError {
-    fn is(&self, code: &str) -> bool {
-        self.code.as_deref() == Some(code)
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::Api(error) if matches!(**error, aws_sdk_identitystore::Error::ResourceNotFoundException(_)))
+    }
+
+    fn is_validation(&self) -> bool {
+        matches!(self, Self::Api(error) if matches!(**error, aws_sdk_identitystore::Error::ValidationException(_)))
     }
 }
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
+        match self {
+            Self::TimedOut => f.write_str("no answer before the deadline"),
+            Self::Api(error) => match (error.code(), error.message()) {
+                (Some(code), Some(message)) => write!(f, "{code}: {message}"),
+                _ => write!(
+                    f,
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(error.as_ref())
+                ),
+            },
+        }
     }
 }
 
 impl std::error::Error for StoreError {}
 
-/// Runs an identity-store (or sso-admin) call, giving up at the deadline.
+/// Runs an identity-store call, giving up at the deadline.
 async fn bounded<T, E>(
     deadline: Instant,
     request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 ) -> Result<T, StoreError>
 where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    aws_sdk_identitystore::Error: From<SdkError<E, HttpResponse>>,
 {
     match tokio::time::timeout_at(deadline.into(), request).await {
         Ok(Ok(output)) => Ok(output),
-        Ok(Err(error)) => Err(store_error(error)),
-        Err(_) => Err(past_deadline()),
+        Ok(Err(error)) => Err(StoreError::Api(Box::new(error.into()))),
+        Err(_) => Err(StoreError::TimedOut),
     }
 }
 
-fn store_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
+/// The paginator's next page (`None` after the last), giving up at the deadline.
+async fn next_page<P, E>(
+    deadline: Instant,
+    pages: &mut PaginationStream<Result<P, SdkError<E, HttpResponse>>>,
+) -> Result<Option<P>, StoreError>
 where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    aws_sdk_identitystore::Error: From<SdkError<E, HttpResponse>>,
 {
-    StoreError {
-        code: error.code().map(str::to_owned),
-        text: match (error.code(), error.message()) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            _ => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
-        },
-    }
-}
-
-fn past_deadline() -> StoreError {
-    StoreError {
-        code: None,
-        text: "no answer before the deadline".to_owned(),
+    match tokio::time::timeout_at(deadline.into(), pages.next()).await {
+        Err(_) => Err(StoreError::TimedOut),
+        Ok(None) => Ok(None),
+        Ok(Some(page)) => page
+            .map(Some)
+            .map_err(|error| StoreError::Api(Box::new(error.into()))),
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
 
 use crate::connect::{CallError, CallResult, Connect};
@@ -12,14 +13,13 @@ use crate::plan::{Action, Change, DesiredUser, EMAIL_DIGEST_TAG, Owner, differen
 use crate::progress::WriteKind;
 
 /// Back-off between attempts of a call that met the eventual-consistency ResourceNotFound of a
-/// user created moments ago (Connect documents seconds, sometimes more).
-const VISIBILITY_DELAYS: [Duration; 5] = [
-    Duration::from_millis(500),
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-    Duration::from_secs(8),
-];
+/// user created moments ago (Connect documents seconds, sometimes more): 0.5, 1, 2, 4, 8 s.
+fn visibility_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(8))
+        .with_max_times(5)
+}
 
 impl Applied {
     /// What the progress record counts: the write made, and the problem met.
@@ -101,10 +101,8 @@ impl Executor<'_> {
             Err(CallError::NotStarted) => {
                 Applied::NotDone(Box::new(Action::Create { user: user.clone() }))
             }
-            Err(error) if error.is("DuplicateResourceException") => {
-                self.created_elsewhere(user).await
-            }
-            Err(error) if error.is("LimitExceededException") => Applied::Failed(format!(
+            Err(error) if error.is_duplicate() => self.created_elsewhere(user).await,
+            Err(error) if error.is_limit_exceeded() => Applied::Failed(format!(
                 "{}: not created: {error} (the instance's user quota; raise it or import fewer users)",
                 user.username
             )),
@@ -115,34 +113,38 @@ impl Executor<'_> {
     /// CreateUser said the name is taken: a retried create whose first attempt landed (the
     /// user carries our tags), a user the bulk read missed (search lag), or a foreign one.
     async fn created_elsewhere(&self, user: &DesiredUser) -> Applied {
-        let mut delays = VISIBILITY_DELAYS.iter();
-        let existing = loop {
+        let found = || async {
             match self
                 .connect
                 .find_user(self.instance_id, &user.username, self.deadline)
                 .await
             {
-                Ok(Some(existing)) => break existing,
-                Ok(None) => match delays.next() {
-                    Some(delay) if Instant::now() + *delay < self.deadline => {
-                        tokio::time::sleep(*delay).await
-                    }
-                    _ => {
-                        return Applied::Failed(format!(
-                            "{}: CreateUser reports a user of this name, but none was found (a name differing only in case?)",
-                            user.username
-                        ));
-                    }
-                },
-                Err(CallError::NotStarted) => {
-                    return Applied::NotDone(Box::new(Action::Create { user: user.clone() }));
-                }
-                Err(error) => {
-                    return Applied::Failed(format!(
-                        "{}: looking up the existing user: {error}",
-                        user.username
-                    ));
-                }
+                Ok(Some(existing)) => Ok(existing),
+                Ok(None) => Err(None),
+                Err(error) => Err(Some(error)),
+            }
+        };
+        let existing = match found
+            .retry(visibility_backoff())
+            .when(Option::is_none)
+            .adjust(|_, delay| self.before_deadline(delay))
+            .await
+        {
+            Ok(existing) => existing,
+            Err(None) => {
+                return Applied::Failed(format!(
+                    "{}: CreateUser reports a user of this name, but none was found (a name differing only in case?)",
+                    user.username
+                ));
+            }
+            Err(Some(CallError::NotStarted)) => {
+                return Applied::NotDone(Box::new(Action::Create { user: user.clone() }));
+            }
+            Err(Some(error)) => {
+                return Applied::Failed(format!(
+                    "{}: looking up the existing user: {error}",
+                    user.username
+                ));
             }
         };
         let owned = self.owner.owns(&existing.tags);
@@ -193,7 +195,7 @@ impl Executor<'_> {
                         changes: changes[index..].to_vec(),
                     }));
                 }
-                Err(error) if error.is("ResourceNotFoundException") => {
+                Err(error) if error.is_not_found() => {
                     return Applied::Failed(format!(
                         "{}: not updated: the user no longer exists",
                         user.username
@@ -268,13 +270,18 @@ impl Executor<'_> {
                 Applied::Deleted
             }
             // Gone already (a retried request, or someone else): the goal is met.
-            Err(error) if error.is("ResourceNotFoundException") => Applied::Deleted,
+            Err(error) if error.is_not_found() => Applied::Deleted,
             Err(CallError::NotStarted) => Applied::NotDone(Box::new(Action::Delete {
                 user_id: user_id.to_owned(),
                 username: username.to_owned(),
             })),
             Err(error) => Applied::Failed(format!("{username}: not deleted: {error}")),
         }
+    }
+
+    /// The pause before looking again, unless it would end at or past the deadline.
+    fn before_deadline(&self, delay: Option<Duration>) -> Option<Duration> {
+        delay.filter(|delay| Instant::now() + *delay < self.deadline)
     }
 
     /// Runs a call on a user, retrying the ResourceNotFound that a user created moments ago
@@ -284,18 +291,10 @@ impl Executor<'_> {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = CallResult<()>>,
     {
-        let mut delays = VISIBILITY_DELAYS.iter();
-        loop {
-            match call().await {
-                Err(error) if error.is("ResourceNotFoundException") => match delays.next() {
-                    Some(delay) if Instant::now() + *delay < self.deadline => {
-                        tracing::debug!(?delay, "user not visible yet; retrying");
-                        tokio::time::sleep(*delay).await;
-                    }
-                    _ => return Err(error),
-                },
-                other => return other,
-            }
-        }
+        call.retry(visibility_backoff())
+            .when(CallError::is_not_found)
+            .adjust(|_, delay| self.before_deadline(delay))
+            .notify(|_, delay| tracing::debug!(?delay, "user not visible yet; retrying"))
+            .await
     }
 }

@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use aws_config::SdkConfig;
+use aws_sdk_connect::types::DirectoryType;
+use custom_resource::value::NonBlank;
 use custom_resource::{Continuation, CustomResource, Failure, Outcome, Request, Step, Update};
 use futures::StreamExt;
 use identity_center::access::session_name;
@@ -378,10 +380,10 @@ impl Importer {
             }
             let users = match self.connect.users(instance_id, deadline).await {
                 Ok(users) => users,
-                Err(error) if error.is("ResourceNotFoundException") && round == 0 => {
+                Err(error) if error.is_not_found() && round == 0 => {
                     return Ok(None);
                 }
-                Err(error) if error.is("ResourceNotFoundException") => break,
+                Err(error) if error.is_not_found() => break,
                 Err(error) => {
                     return Err(error)
                         .context("reading the instance's users (connect ListUsers/SearchUsers)");
@@ -423,10 +425,10 @@ impl Importer {
         deadline: Instant,
     ) -> anyhow::Result<Prepared> {
         properties.validate()?;
-        let instance_id = properties.instance_id()?;
+        let instance_id = properties.instance_id();
         let management = self
             .connect
-            .identity_management_type(&instance_id, deadline)
+            .identity_management_type(instance_id, deadline)
             .await
             .context("connect DescribeInstance")?
             .with_context(|| {
@@ -434,13 +436,14 @@ impl Importer {
                     "invalid property InstanceId: Connect instance {instance_id} does not exist"
                 )
             })?;
-        if management != "SAML" {
+        if management != DirectoryType::Saml {
             bail!(
-                "invalid property InstanceId: Connect instance {instance_id} uses {management} identity management; \
-                 this import (users signing in through IAM Identity Center) needs a SAML instance"
+                "invalid property InstanceId: Connect instance {instance_id} uses {} identity management; \
+                 this import (users signing in through IAM Identity Center) needs a SAML instance",
+                management.as_str()
             );
         }
-        let settings = self.settings(&instance_id, properties, deadline).await?;
+        let settings = self.settings(instance_id, properties, deadline).await?;
         let (directory, groups, destination) = self.directory(owner, properties, deadline).await?;
         let settings = Settings {
             rules: settings
@@ -460,7 +463,7 @@ impl Importer {
             .map_err(read_in(&destination))?;
         let users = self
             .connect
-            .users(&instance_id, deadline)
+            .users(instance_id, deadline)
             .await
             .context("reading the instance's users (connect ListUsers/SearchUsers)")?;
         let plan = plan::plan(&members, &users, &settings, owner);
@@ -480,7 +483,7 @@ impl Importer {
             "planned"
         );
         Ok(Prepared {
-            instance_id,
+            instance_id: instance_id.to_owned(),
             plan,
             directory_reads,
             estimate,
@@ -580,12 +583,13 @@ impl Importer {
             .routing_profiles(instance_id, deadline)
             .await
             .context("connect ListRoutingProfiles")?;
-        let security_ids = |property: &str, names: &[String]| -> anyhow::Result<BTreeSet<String>> {
-            names
-                .iter()
-                .map(|name| profile_id(&security, name, property, "security"))
-                .collect()
-        };
+        let security_ids =
+            |property: &str, names: &[NonBlank]| -> anyhow::Result<BTreeSet<String>> {
+                names
+                    .iter()
+                    .map(|name| profile_id(&security, name, property, "security"))
+                    .collect()
+            };
         let mut rules = Vec::new();
         for (index, rule) in properties.group_rules.iter().enumerate() {
             rules.push(Rule {
@@ -645,9 +649,8 @@ impl Importer {
     ) -> anyhow::Result<(Directory, Groups, Destination)> {
         let region = properties
             .identity_center_region
-            .as_deref()
-            .map(str::trim)
-            .filter(|region| !region.is_empty())
+            .as_ref()
+            .map(arn::Region::as_str)
             .or_else(|| self.sdk_config.region().map(|region| region.as_ref()))
             .context("no IdentityCenterRegion given and the function has no AWS region")?
             .to_owned();
@@ -922,8 +925,8 @@ impl ConnectUserImport {
     /// request did: done, or to be continued by the core in a new run.
     async fn import(&self, request: &Request, properties: &Properties) -> Result<Step, Failure> {
         properties.validate()?;
-        let instance_id = properties.instance_id()?;
-        let id = physical_id(&instance_id, request);
+        let instance_id = properties.instance_id();
+        let id = physical_id(instance_id, request);
         let done_before: DoneBefore = request.state()?.unwrap_or_else(DoneBefore::starting);
         self.importer.resume_limiter(&done_before.limiter);
         self.importer
@@ -938,7 +941,7 @@ impl ConnectUserImport {
             Err(error) => {
                 self.importer
                     .progress()
-                    .failed(&instance_id, format!("{error:#}"), request.respond_by)
+                    .failed(instance_id, format!("{error:#}"), request.respond_by)
                     .await;
                 return Err(error.into());
             }

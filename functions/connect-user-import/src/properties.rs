@@ -1,41 +1,48 @@
 //! The properties of `Custom::ConnectUserImport`, as CloudFormation sends them.
 
-use anyhow::{Context, bail, ensure};
+use std::fmt;
+
+use arn::{Arn, Region, RoleArn};
 use custom_resource::lenient;
+use custom_resource::value::NonBlank;
 use identity_center::IdentityCenterRole;
-use serde::{Deserialize, Serialize};
+use identity_center::access::ExternalId;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Connect's limit on security profiles per user.
 pub const MAX_SECURITY_PROFILES: usize = 10;
 /// Connect's documented maximum after-contact-work time, in seconds.
 pub const MAX_AFTER_CONTACT_WORK_SECONDS: u32 = 2_000_000;
 
+/// Each property is checked by its type while it is read; [`Properties::validate`] checks what
+/// spans two of them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Properties {
     /// The Connect instance: its id or ARN.
-    pub instance_id: String,
+    pub instance_id: ConnectInstanceId,
     /// Default: the identity store of the Identity Center instance in `IdentityCenterRegion`.
     #[serde(default)]
     pub identity_store_id: Option<String>,
     /// Where Identity Center lives; default: the function's region.
-    #[serde(default)]
-    pub identity_center_region: Option<String>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    pub identity_center_region: Option<Region>,
     /// A role in the Identity Center account, assumed for the directory reads (identity store,
     /// sso-admin) when Identity Center lives in another account; default: the function's own.
-    #[serde(default)]
-    pub identity_center_role_arn: Option<String>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    pub identity_center_role_arn: Option<RoleArn>,
     /// The external id that role's trust policy asks for.
-    #[serde(default)]
-    pub identity_center_external_id: Option<identity_center::access::ExternalId>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    pub identity_center_external_id: Option<ExternalId>,
     /// Identity-store group display names or ids; members of any of them are imported.
-    pub groups: Vec<String>,
+    #[serde(deserialize_with = "at_least_one_group")]
+    pub groups: Vec<NonBlank>,
     #[serde(default)]
     pub username_attribute: UsernameAttribute,
     #[serde(default = "default_security_profiles")]
-    pub security_profiles: Vec<String>,
+    pub security_profiles: SecurityProfiles,
     #[serde(default = "default_routing_profile")]
-    pub routing_profile: String,
+    pub routing_profile: NonBlank,
     #[serde(default)]
     pub group_rules: Vec<GroupRule>,
     #[serde(default)]
@@ -43,7 +50,7 @@ pub struct Properties {
     #[serde(default, deserialize_with = "lenient::bool")]
     pub auto_accept: bool,
     /// Seconds; 0 means no limit.
-    #[serde(default, deserialize_with = "lenient::number")]
+    #[serde(default, deserialize_with = "after_contact_work_seconds")]
     pub after_contact_work_time_limit: u32,
     #[serde(default)]
     pub on_user_removed: OnUserRemoved,
@@ -57,11 +64,11 @@ pub struct Properties {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct GroupRule {
-    pub group: String,
+    pub group: NonBlank,
     #[serde(default)]
-    pub security_profiles: Option<Vec<String>>,
+    pub security_profiles: Option<SecurityProfiles>,
     #[serde(default)]
-    pub routing_profile: Option<String>,
+    pub routing_profile: Option<NonBlank>,
 }
 
 /// The identity-store field that becomes the Connect username. It must be the field the
@@ -100,107 +107,144 @@ pub enum OnUserRemoved {
     Retain,
 }
 
-fn default_security_profiles() -> Vec<String> {
-    vec!["Agent".to_owned()]
+fn default_security_profiles() -> SecurityProfiles {
+    SecurityProfiles(vec![NonBlank::literal("Agent")])
 }
 
-fn default_routing_profile() -> String {
-    "Basic Routing Profile".to_owned()
+fn default_routing_profile() -> NonBlank {
+    NonBlank::literal("Basic Routing Profile")
+}
+
+/// The `Groups` property: at least one name, none blank.
+fn at_least_one_group<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<NonBlank>, D::Error> {
+    let groups = Vec::<NonBlank>::deserialize(deserializer)?;
+    if groups.is_empty() {
+        return Err(serde::de::Error::custom(
+            "give at least one identity-store group display name or id",
+        ));
+    }
+    Ok(groups)
+}
+
+/// The `AfterContactWorkTimeLimit` property: seconds up to Connect's maximum, 0 for no limit.
+fn after_contact_work_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let seconds: u32 = lenient::number(deserializer)?;
+    if seconds > MAX_AFTER_CONTACT_WORK_SECONDS {
+        return Err(serde::de::Error::custom(format!(
+            "{seconds} seconds is above Connect's maximum of {MAX_AFTER_CONTACT_WORK_SECONDS} (0 = no limit)"
+        )));
+    }
+    Ok(seconds)
+}
+
+/// Security profile names, 1 to [`MAX_SECURITY_PROFILES`] as Connect accepts per user.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "Vec<NonBlank>", into = "Vec<NonBlank>")]
+pub struct SecurityProfiles(Vec<NonBlank>);
+
+impl TryFrom<Vec<NonBlank>> for SecurityProfiles {
+    type Error = String;
+    fn try_from(names: Vec<NonBlank>) -> Result<Self, String> {
+        if !(1..=MAX_SECURITY_PROFILES).contains(&names.len()) {
+            return Err(format!(
+                "{} security profiles given; Connect accepts 1 to {MAX_SECURITY_PROFILES} per user",
+                names.len()
+            ));
+        }
+        Ok(Self(names))
+    }
+}
+
+impl From<SecurityProfiles> for Vec<NonBlank> {
+    fn from(profiles: SecurityProfiles) -> Self {
+        profiles.0
+    }
+}
+
+impl std::ops::Deref for SecurityProfiles {
+    type Target = [NonBlank];
+    fn deref(&self) -> &[NonBlank] {
+        &self.0
+    }
+}
+
+/// The `InstanceId` property: a Connect instance id, given as the id or the instance's ARN
+/// (`arn:aws:connect:<region>:<account>:instance/<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ConnectInstanceId(String);
+
+impl ConnectInstanceId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ConnectInstanceId {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let value = text.trim();
+        let id = match Arn::parse(value) {
+            Some(arn) => arn
+                .resource_of_kind("instance")
+                .filter(|id| arn.service == "connect" && !id.contains('/'))
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    format!("{value:?} is not a Connect instance ARN (arn:aws:connect:<region>:<account>:instance/<id>)")
+                })?,
+            None => value.to_owned(),
+        };
+        let valid = (1..=100).contains(&id.len())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !valid {
+            return Err(format!(
+                "{value:?} is not a Connect instance id or ARN (expected e.g. 8f1c2d3e-… or arn:aws:connect:<region>:<account>:instance/<id>)"
+            ));
+        }
+        Ok(Self(id))
+    }
+}
+
+impl From<ConnectInstanceId> for String {
+    fn from(id: ConnectInstanceId) -> String {
+        id.0
+    }
+}
+
+impl PartialEq<&str> for ConnectInstanceId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for ConnectInstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl Properties {
-    /// Checks what the types alone cannot, naming the property and what is accepted.
+    /// Checks what spans two properties (each one was checked as it was read).
     pub fn validate(&self) -> anyhow::Result<()> {
-        instance_id(&self.instance_id)?;
         self.identity_center_role()?;
-        ensure!(
-            self.groups.iter().any(|group| !group.trim().is_empty()),
-            "invalid property Groups: give at least one identity-store group display name or id"
-        );
-        ensure!(
-            !self.groups.iter().any(|group| group.trim().is_empty()),
-            "invalid property Groups: an empty group name was given"
-        );
-        check_security_profiles("SecurityProfiles", &self.security_profiles)?;
-        ensure!(
-            !self.routing_profile.trim().is_empty(),
-            "invalid property RoutingProfile: give a routing profile name"
-        );
-        for (index, rule) in self.group_rules.iter().enumerate() {
-            ensure!(
-                !rule.group.trim().is_empty(),
-                "invalid property GroupRules[{index}].Group: give a group display name or id"
-            );
-            if let Some(profiles) = &rule.security_profiles {
-                check_security_profiles(
-                    &format!("GroupRules[{index}].SecurityProfiles"),
-                    profiles,
-                )?;
-            }
-            if rule
-                .routing_profile
-                .as_deref()
-                .is_some_and(|name| name.trim().is_empty())
-            {
-                bail!(
-                    "invalid property GroupRules[{index}].RoutingProfile: give a routing profile name or leave it out"
-                );
-            }
-        }
-        ensure!(
-            self.after_contact_work_time_limit <= MAX_AFTER_CONTACT_WORK_SECONDS,
-            "invalid property AfterContactWorkTimeLimit: {} seconds is above Connect's maximum of {MAX_AFTER_CONTACT_WORK_SECONDS} (0 = no limit)",
-            self.after_contact_work_time_limit
-        );
         Ok(())
     }
 
     /// The role to assume for the directory reads, if any.
     pub fn identity_center_role(&self) -> anyhow::Result<Option<IdentityCenterRole>> {
-        IdentityCenterRole::from_properties(
-            self.identity_center_role_arn.as_deref(),
-            self.identity_center_external_id.as_deref(),
+        IdentityCenterRole::from_parts(
+            self.identity_center_role_arn.clone(),
+            self.identity_center_external_id.clone(),
         )
+        .map_err(|problem| anyhow::anyhow!("invalid properties: {problem}"))
     }
 
     /// The instance id, from an id or an ARN.
-    pub fn instance_id(&self) -> anyhow::Result<String> {
-        instance_id(&self.instance_id)
+    pub fn instance_id(&self) -> &str {
+        self.instance_id.as_str()
     }
-}
-
-fn check_security_profiles(property: &str, profiles: &[String]) -> anyhow::Result<()> {
-    ensure!(
-        (1..=MAX_SECURITY_PROFILES).contains(&profiles.len()),
-        "invalid property {property}: {} security profiles given; Connect accepts 1 to {MAX_SECURITY_PROFILES} per user",
-        profiles.len()
-    );
-    ensure!(
-        profiles.iter().all(|name| !name.trim().is_empty()),
-        "invalid property {property}: an empty security profile name was given"
-    );
-    Ok(())
-}
-
-/// `arn:aws:connect:<region>:<account>:instance/<id>` or `<id>` → `<id>`.
-fn instance_id(value: &str) -> anyhow::Result<String> {
-    let value = value.trim();
-    let id = match value.strip_prefix("arn:") {
-        Some(_) => {
-            let resource = value.splitn(6, ':').nth(5).unwrap_or_default();
-            resource.strip_prefix("instance/").filter(|id| !id.contains('/')).with_context(|| {
-                format!("invalid property InstanceId: {value:?} is not a Connect instance ARN (arn:aws:connect:<region>:<account>:instance/<id>)")
-            })?
-        }
-        None => value,
-    };
-    let valid =
-        (1..=100).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    ensure!(
-        valid,
-        "invalid property InstanceId: {value:?} is not a Connect instance id or ARN (expected e.g. 8f1c2d3e-… or arn:aws:connect:<region>:<account>:instance/<id>)"
-    );
-    Ok(id.to_owned())
 }
 
 #[cfg(test)]
@@ -209,15 +253,16 @@ mod tests {
     use serde_json::json;
 
     fn parse(value: serde_json::Value) -> Result<Properties, String> {
-        serde_json::from_value::<Properties>(value).map_err(|e| e.to_string())
+        custom_resource::parse_properties::<Properties>(&value)
     }
 
     #[test]
     fn defaults_follow_the_guide() {
         let p = parse(json!({"InstanceId": "abc-1", "Groups": ["Agents"]})).unwrap();
         assert_eq!(p.username_attribute, UsernameAttribute::Email);
-        assert_eq!(p.security_profiles, vec!["Agent"]);
-        assert_eq!(p.routing_profile, "Basic Routing Profile");
+        assert_eq!(p.security_profiles.len(), 1);
+        assert_eq!(p.security_profiles[0].as_str(), "Agent");
+        assert_eq!(p.routing_profile.as_str(), "Basic Routing Profile");
         assert_eq!(p.phone_type, PhoneType::SoftPhone);
         assert!(!p.auto_accept && !p.adopt_existing && !p.dry_run);
         assert_eq!(p.after_contact_work_time_limit, 0);
@@ -259,15 +304,20 @@ mod tests {
 
     #[test]
     fn instance_ids_and_arns() {
-        let mut p = parse(
+        let p = parse(
             json!({"InstanceId": "arn:aws:connect:eu-west-1:123:instance/abc-9", "Groups": ["g"]}),
         )
         .unwrap();
-        assert_eq!(p.instance_id().unwrap(), "abc-9");
-        p.instance_id = "arn:aws:connect:eu-west-1:123:instance/abc/agent/x".into();
-        assert!(p.validate().unwrap_err().to_string().contains("InstanceId"));
-        p.instance_id = "has space".into();
-        assert!(p.validate().unwrap_err().to_string().contains("InstanceId"));
+        assert_eq!(p.instance_id(), "abc-9");
+        for bad in [
+            "arn:aws:connect:eu-west-1:123:instance/abc/agent/x",
+            "arn:aws:iam::123456789012:role/abc",
+            "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc",
+            "has space",
+        ] {
+            let e = parse(json!({"InstanceId": bad, "Groups": ["g"]})).unwrap_err();
+            assert!(e.starts_with("invalid property InstanceId:"), "{e}");
+        }
     }
 
     #[test]
@@ -279,29 +329,52 @@ mod tests {
                 .as_object_mut()
                 .unwrap()
                 .extend(patch.as_object().unwrap().clone());
-            parse(value).unwrap().validate().unwrap_err().to_string()
+            parse(value).unwrap_err()
         };
         assert!(check(json!({"Groups": []})).contains("Groups"));
+        assert!(check(json!({"Groups": ["g", " "]})).contains("Groups[1]"));
         assert!(
             check(json!({"SecurityProfiles": []}))
                 .contains("SecurityProfiles: 0 security profiles")
         );
         let eleven: Vec<String> = (0..11).map(|i| format!("p{i}")).collect();
         assert!(check(json!({"SecurityProfiles": eleven})).contains("1 to 10"));
+        assert!(check(json!({"RoutingProfile": ""})).contains("RoutingProfile"));
         assert!(check(json!({"GroupRules": [{"Group": ""}]})).contains("GroupRules[0].Group"));
         assert!(
             check(json!({"GroupRules": [{"Group": "x", "SecurityProfiles": []}]}))
                 .contains("GroupRules[0].SecurityProfiles")
         );
         assert!(
+            check(json!({"GroupRules": [{"Group": "x", "RoutingProfile": " "}]}))
+                .contains("GroupRules[0].RoutingProfile")
+        );
+        assert!(
             check(json!({"AfterContactWorkTimeLimit": 2_000_001}))
                 .contains("AfterContactWorkTimeLimit")
         );
+        assert!(check(json!({"IdentityCenterRegion": "Ireland"})).contains("IdentityCenterRegion"));
+        let p =
+            parse(json!({"InstanceId": "a", "Groups": ["g"], "IdentityCenterExternalId": "abc"}))
+                .unwrap();
+        let e = p.validate().unwrap_err().to_string();
+        assert!(e.contains("IdentityCenterExternalId is only used"), "{e}");
     }
 
     #[test]
     fn unknown_properties_are_refused() {
         let e = parse(json!({"InstanceId": "a", "Groups": ["g"], "Group": "x"})).unwrap_err();
         assert!(e.contains("unknown field `Group`"), "{e}");
+    }
+
+    #[test]
+    fn properties_serialise_to_what_parses_back() {
+        let p = parse(json!({
+            "InstanceId": "arn:aws:connect:eu-west-1:123:instance/abc-9", "Groups": ["g"],
+            "IdentityCenterRegion": "eu-west-1", "AfterContactWorkTimeLimit": "30"
+        }))
+        .unwrap();
+        let again = parse(serde_json::to_value(&p).unwrap()).unwrap();
+        assert_eq!(again, p);
     }
 }

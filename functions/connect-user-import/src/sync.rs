@@ -47,7 +47,7 @@ impl ScheduledSync for ConnectUserImport {
     ) -> anyhow::Result<Synced> {
         // The resource's physical id names the instance it manages: a schedule whose properties
         // name another instance is out of date, and must not import into it.
-        let instance_id = properties.instance_id()?;
+        let instance_id = properties.instance_id();
         let owner = &settled.owner;
         let expected = format!(
             "{instance_id}/{}/{}",
@@ -77,7 +77,7 @@ impl ScheduledSync for ConnectUserImport {
             Ok(report) => report,
             Err(error) => {
                 progress
-                    .failed(&instance_id, format!("{error:#}"), respond_by)
+                    .failed(instance_id, format!("{error:#}"), respond_by)
                     .await;
                 return Err(error);
             }

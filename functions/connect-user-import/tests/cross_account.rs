@@ -16,9 +16,10 @@ use connect_user_import::{ConnectUserImport, ImportOptions, Importer};
 use identity_center::{Caller, IdentityCenterRole};
 use serde_json::{Value, json};
 use support::*;
+use test_support::access_key_id;
 
 /// The access key of the World's SDK configuration: the function's own credentials.
-const OWN_KEY: &str = "test";
+const OWN_KEY: &str = test_support::ACCESS_KEY_ID;
 
 /// Forwards every request to `target` and keeps the access key id that signed it.
 struct RecordingProxy {
@@ -86,41 +87,13 @@ async fn forward(
     (status, answer_headers, body).into_response()
 }
 
-fn access_key_id(authorization: &str) -> &str {
-    authorization
-        .split("Credential=")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
-}
-
 /// moto's records of the AssumeRole calls for `role_arn`.
 async fn assumed_roles(role_arn: &str) -> Vec<Value> {
-    let text = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+    test_support::assumed_roles()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let data: Value = serde_json::from_str(&text).unwrap();
-    data["sts"]["AssumedRole"]
-        .as_array()
-        .map(|roles| {
-            roles
-                .iter()
-                .filter(|role| role["role_arn"] == role_arn)
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn unique() -> String {
-    use std::hash::{BuildHasher, RandomState};
-    format!(
-        "{:016x}",
-        RandomState::new().hash_one(std::time::SystemTime::now())
-    )
+        .into_iter()
+        .filter(|role| role["role_arn"] == role_arn)
+        .collect()
 }
 
 #[tokio::test]
@@ -128,7 +101,7 @@ async fn directory_reads_act_as_the_role_and_connect_calls_as_the_function() {
     let mut w = World::new("cross-account").await;
     let role_arn = format!(
         "arn:aws:iam::111122223333:role/ConnectSsoIdentityCenter-{}",
-        unique()
+        test_support::unique("t")
     );
     // The directory lives in the Identity Center account.
     let role = IdentityCenterRole::from_properties(Some(&role_arn), None)
@@ -225,7 +198,7 @@ async fn role_properties_are_checked_before_any_call() {
         ),
         (
             json!({"IdentityCenterExternalId": "connect-sso-external-id"}),
-            "invalid property IdentityCenterExternalId: it is only used to assume IdentityCenterRoleArn",
+            "invalid properties: IdentityCenterExternalId is only used to assume IdentityCenterRoleArn",
         ),
     ] {
         let answer = w.send(&resource, w.create_event(&w.props(extra))).await;

@@ -30,14 +30,7 @@ async fn a_throttled_identity_store_call_is_retried_after_the_time_it_asks_for()
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
+    let sdk = test_support::sdk_config(Some(&endpoint)).await;
     let client = connect_user_import::identity_store_client(&sdk, None);
     client
         .list_users()

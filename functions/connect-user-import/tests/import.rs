@@ -731,3 +731,102 @@ async fn a_delete_that_keeps_failing_answers_failed_naming_who_was_not_deleted()
     assert_eq!(w.users().len(), 3, "nothing deleted: {:?}", w.usernames());
     assert!(w.calls("DeleteUser") >= 3);
 }
+
+/// Every Connect listing crosses page boundaries: pages of two (the emulator's `page_size`,
+/// whatever MaxResults asks), five profiles of each kind named, five users of someone else's
+/// beside the five of the import. Reading only the first page of any listing shows: a profile
+/// not found, users of the import not seen (created again, refused as duplicates), or users left
+/// behind by the Delete.
+#[tokio::test]
+async fn every_connect_listing_is_followed_across_pages() {
+    let w = World::with_options(
+        "connect-pages",
+        connect_emulator::Options {
+            page_size: Some(2),
+            ..connect_emulator::Options::default()
+        },
+        "SAML",
+    )
+    .await;
+    let security: Vec<String> = (1..=5).map(|n| format!("Paged Security {n}")).collect();
+    for name in &security {
+        w.emulator.add_security_profile(&w.instance.id, name);
+    }
+    for n in 1..=5 {
+        w.emulator
+            .add_routing_profile(&w.instance.id, &format!("Paged Routing {n}"));
+    }
+    let foreign: Vec<UserSnapshot> = (0..5)
+        .map(|n| {
+            w.emulator.add_user(
+                &w.instance.id,
+                UserSnapshot::new(&format!("someone{n}@example.com")).with_names("Some", "One"),
+            )
+        })
+        .collect();
+    let agents = w.group("Agents").await;
+    for n in 0..5 {
+        let name = format!("paged{n}");
+        let id = w
+            .user(&name, &format!("{name}@example.com"), &name, "Tester")
+            .await;
+        w.join(&agents, &id).await;
+    }
+    let props = w.props(json!({
+        "SecurityProfiles": security,
+        "RoutingProfile": "Paged Routing 5",
+    }));
+    let resource = w.resource();
+
+    let created = w.send(&resource, w.create_event(&props)).await;
+    assert_eq!(counts(&created), [5, 0, 0, 0, 0], "{created:#}");
+    let wanted: BTreeSet<String> = security
+        .iter()
+        .map(|name| w.security_profile(name))
+        .collect();
+    for n in 0..5 {
+        let user = w.user_named(&format!("paged{n}@example.com"));
+        assert_eq!(
+            user.security_profile_ids
+                .iter()
+                .cloned()
+                .collect::<BTreeSet<_>>(),
+            wanted
+        );
+        assert_eq!(
+            user.routing_profile_id,
+            w.routing_profile("Paged Routing 5")
+        );
+    }
+    // Seven security profiles (two defaults) and six routing profiles: four and three pages.
+    assert!(
+        w.calls("ListSecurityProfiles") >= 4,
+        "{:?}",
+        w.emulator.call_counts()
+    );
+    assert!(
+        w.calls("ListRoutingProfiles") >= 3,
+        "{:?}",
+        w.emulator.call_counts()
+    );
+
+    // The same again: every user of the import is seen, on whichever page it is.
+    w.emulator.reset_call_counts();
+    let again = w
+        .send(&resource, w.update_event(&w.physical_id(), &props, &props))
+        .await;
+    assert_eq!(counts(&again), [0, 0, 0, 5, 0], "{again:#}");
+    assert!(w.writes().is_empty(), "{:?}", w.writes());
+    assert!(w.calls("ListUsers") >= 5, "ten users, two a page");
+
+    let deleted = w
+        .send(&resource, w.delete_event(&w.physical_id(), &props))
+        .await;
+    assert_eq!(status(&deleted), "SUCCESS", "{deleted:#}");
+    let mut left = w.users();
+    left.sort_by(|a, b| a.username.cmp(&b.username));
+    assert_eq!(
+        left, foreign,
+        "only someone else's users are left, unchanged"
+    );
+}

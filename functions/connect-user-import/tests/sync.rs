@@ -14,15 +14,7 @@ use stack_sync::{StackGuard, SyncRequest, SyncTarget};
 use support::*;
 
 async fn guard(stand_in: &StackStatus) -> StackGuard {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(stand_in.endpoint())
-        .load()
-        .await;
-    StackGuard::from_config(&config)
+    StackGuard::from_config(&test_support::sdk_config(Some(&stand_in.endpoint())).await)
 }
 
 /// What the schedule sends: the stack and resource only.

@@ -33,15 +33,17 @@ mod principals;
 use std::collections::BTreeSet;
 
 use anyhow::{Context, anyhow, bail};
+use arn::{Region, RoleArn};
 use aws_config::SdkConfig;
+use custom_resource::lenient;
+use custom_resource::value::{HttpsUrl, NonBlank};
 use custom_resource::{CustomResource, Failure, Outcome, Request, Step, Update};
-use identity_center::access::session_name;
+use identity_center::access::{ExternalId, session_name};
 use identity_center::model::{
     ApplicationInstance, CUSTOM_SAML_TEMPLATE_ID, DisplayData, ServiceProviderConfig, Status,
 };
 use identity_center::{
-    ApplicationArn, Caller, ConsoleResultExt, IdentityCenter, IdentityCenterRole, Instance,
-    Principal,
+    ApplicationArn, Caller, IdentityCenter, IdentityCenterRole, Instance, InstanceArn, Principal,
 };
 use serde::Deserialize;
 
@@ -54,102 +56,90 @@ pub const DEFAULT_AUDIENCE: &str = "urn:amazon:webservices";
 /// The public API's limit on an application description.
 const MAX_DESCRIPTION_CHARS: usize = 128;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct Properties {
-    pub display_name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub instance_arn: Option<String>,
-    #[serde(default)]
-    pub identity_center_region: Option<String>,
-    #[serde(default)]
-    pub acs_url: Option<String>,
-    #[serde(default)]
-    pub audience: Option<String>,
-    #[serde(default)]
-    pub assigned_groups: Vec<String>,
-    #[serde(default)]
-    pub assigned_users: Vec<String>,
-    #[serde(default)]
-    pub identity_center_role_arn: Option<String>,
-    #[serde(default)]
-    pub identity_center_external_id: Option<identity_center::access::ExternalId>,
+/// The `Description` property: at most the public API's 128 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Description(String);
+
+impl TryFrom<String> for Description {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        let length = text.chars().count();
+        if length > MAX_DESCRIPTION_CHARS {
+            return Err(format!(
+                "{length} characters, at most {MAX_DESCRIPTION_CHARS} are accepted"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
 }
 
-impl Properties {
-    fn description(&self) -> Option<&str> {
-        given(&self.description)
-    }
+/// The properties as CloudFormation gives them, each checked by its type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct GivenProperties {
+    display_name: NonBlank,
+    #[serde(default, deserialize_with = "lenient::given")]
+    description: Option<Description>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    instance_arn: Option<InstanceArn>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    identity_center_region: Option<Region>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    acs_url: Option<HttpsUrl>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    audience: Option<NonBlank>,
+    #[serde(default, deserialize_with = "lenient::non_blank_list")]
+    assigned_groups: Vec<NonBlank>,
+    #[serde(default, deserialize_with = "lenient::non_blank_list")]
+    assigned_users: Vec<NonBlank>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    identity_center_role_arn: Option<RoleArn>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    identity_center_external_id: Option<ExternalId>,
+}
 
-    fn instance_arn(&self) -> Option<&str> {
-        given(&self.instance_arn)
-    }
-
-    fn acs_url(&self) -> &str {
-        given(&self.acs_url).unwrap_or(DEFAULT_ACS_URL)
-    }
-
-    fn audience(&self) -> &str {
-        given(&self.audience).unwrap_or(DEFAULT_AUDIENCE)
-    }
-
-    /// Names with blanks dropped: an empty CommaDelimitedList parameter arrives as `[""]`.
-    fn groups(&self) -> Vec<String> {
-        non_blank(&self.assigned_groups)
-    }
-
-    fn users(&self) -> Vec<String> {
-        non_blank(&self.assigned_users)
-    }
-
+/// The checked properties, defaults applied.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "GivenProperties")]
+pub struct Properties {
+    pub display_name: NonBlank,
+    pub description: Option<Description>,
+    pub instance_arn: Option<InstanceArn>,
+    pub identity_center_region: Option<Region>,
+    pub acs_url: String,
+    pub audience: String,
+    /// Group display names or ids, blanks dropped (an empty CommaDelimitedList parameter arrives
+    /// as `[""]`).
+    pub assigned_groups: Vec<String>,
+    pub assigned_users: Vec<String>,
     /// The role to assume for the Identity Center calls, if any.
-    fn identity_center_role(&self) -> anyhow::Result<Option<IdentityCenterRole>> {
-        IdentityCenterRole::from_properties(
-            self.identity_center_role_arn.as_deref(),
-            self.identity_center_external_id.as_deref(),
-        )
-    }
+    pub identity_center_role: Option<IdentityCenterRole>,
+}
 
-    /// Bad values, found before any call is made.
-    fn validate(&self) -> anyhow::Result<()> {
-        if self.display_name.trim().is_empty() {
-            bail!("invalid property DisplayName: it must not be empty");
-        }
-        if let Some(description) = self.description()
-            && description.chars().count() > MAX_DESCRIPTION_CHARS
-        {
-            bail!(
-                "invalid property Description: {} characters, at most {MAX_DESCRIPTION_CHARS} are accepted",
-                description.chars().count()
-            );
-        }
-        if let Some(arn) = self.instance_arn()
-            && !is_instance_arn(arn)
-        {
-            bail!(
-                "invalid property InstanceArn: '{arn}' is not an Identity Center instance ARN (arn:aws:sso:::instance/ssoins-…)"
-            );
-        }
-        if let Some(region) = given(&self.identity_center_region) {
-            identity_center::check_region("IdentityCenterRegion", region)?;
-        }
-        match url::Url::parse(self.acs_url()) {
-            Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
-            _ => bail!(
-                "invalid property AcsUrl: '{}' is not an https URL (Amazon Connect's is {DEFAULT_ACS_URL} or https://<region>.signin.aws.amazon.com/saml)",
-                self.acs_url()
-            ),
-        }
-        if self.audience().trim() != self.audience() {
-            bail!(
-                "invalid property Audience: '{}' has surrounding blanks",
-                self.audience()
-            );
-        }
-        self.identity_center_role()?;
-        Ok(())
+impl TryFrom<GivenProperties> for Properties {
+    type Error = &'static str;
+    fn try_from(given: GivenProperties) -> Result<Self, Self::Error> {
+        let texts = |values: Vec<NonBlank>| values.into_iter().map(String::from).collect();
+        Ok(Self {
+            display_name: given.display_name,
+            description: given.description,
+            instance_arn: given.instance_arn,
+            identity_center_region: given.identity_center_region,
+            acs_url: given
+                .acs_url
+                .map_or(DEFAULT_ACS_URL.to_owned(), String::from),
+            audience: given
+                .audience
+                .map_or(DEFAULT_AUDIENCE.to_owned(), String::from),
+            assigned_groups: texts(given.assigned_groups),
+            assigned_users: texts(given.assigned_users),
+            identity_center_role: IdentityCenterRole::from_parts(
+                given.identity_center_role_arn,
+                given.identity_center_external_id,
+            )?,
+        })
     }
 }
 
@@ -186,8 +176,10 @@ impl IdentityCenterSamlApp {
 
     /// The home region: the property, else the function's own.
     fn region(&self, properties: &Properties) -> anyhow::Result<String> {
-        given(&properties.identity_center_region)
-            .map(str::to_owned)
+        properties
+            .identity_center_region
+            .as_ref()
+            .map(ToString::to_string)
             .or_else(|| {
                 self.identity_center
                     .region()
@@ -203,10 +195,9 @@ impl IdentityCenterSamlApp {
         properties: &Properties,
         region: &str,
     ) -> anyhow::Result<Clients> {
-        let role = properties.identity_center_role()?;
         let caller = Caller::select(
             &self.sts,
-            role.as_ref(),
+            properties.identity_center_role.as_ref(),
             &session_name(request.stack_name(), &request.logical_resource_id),
             request.stack_account(),
         )
@@ -228,10 +219,11 @@ impl IdentityCenterSamlApp {
         let clients = self
             .clients(request, properties, &self.region(properties)?)
             .await?;
-        let instance = choose_instance(&clients.identity_center, properties.instance_arn()).await?;
+        let instance =
+            choose_instance(&clients.identity_center, properties.instance_arn.as_ref()).await?;
         let desired = clients
             .resolver(&instance)
-            .resolve(&properties.groups(), &properties.users())
+            .resolve(&properties.assigned_groups, &properties.assigned_users)
             .await?;
         let application = match find_own_application(
             &clients.identity_center,
@@ -279,13 +271,11 @@ impl CustomResource for IdentityCenterSamlApp {
     const SENSITIVE_PROPERTIES: &'static [&'static str] = &["IdentityCenterExternalId"];
 
     async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
-        properties.validate()?;
         self.create_application(request, &properties).await
     }
 
     async fn update(&self, request: &Request, update: Update<Properties>) -> Result<Step, Failure> {
         let new = update.new;
-        new.validate()?;
         let Some(application) = ApplicationArn::parse(&update.physical_resource_id) else {
             tracing::warn!(physical_resource_id = %update.physical_resource_id, "not an application ARN: creating one");
             return self.create_application(request, &new).await;
@@ -301,7 +291,7 @@ impl CustomResource for IdentityCenterSamlApp {
         }
         let clients = self.clients(request, &new, &region).await?;
         let identity_center = &clients.identity_center;
-        let instance = choose_instance(identity_center, new.instance_arn()).await?;
+        let instance = choose_instance(identity_center, new.instance_arn.as_ref()).await?;
         if !application.is_in_instance(&instance.arn) {
             tracing::info!(instance_arn = %instance.arn, "the Identity Center instance changed: replacing the application");
             return self.create_application(request, &new).await;
@@ -329,11 +319,13 @@ impl CustomResource for IdentityCenterSamlApp {
             Some(_) => {}
         }
         let resolver = clients.resolver(&instance);
-        let desired = resolver.resolve(&new.groups(), &new.users()).await?;
+        let desired = resolver
+            .resolve(&new.assigned_groups, &new.assigned_users)
+            .await?;
         let previous = match &update.old {
             Some(old) => {
                 resolver
-                    .resolve_existing(&old.groups(), &old.users())
+                    .resolve_existing(&old.assigned_groups, &old.assigned_users)
                     .await?
             }
             None => Vec::new(),
@@ -401,7 +393,7 @@ impl CustomResource for IdentityCenterSamlApp {
 /// The instance named by `InstanceArn`, else the only one there is.
 async fn choose_instance(
     identity_center: &IdentityCenter,
-    wanted: Option<&str>,
+    wanted: Option<&InstanceArn>,
 ) -> anyhow::Result<Instance> {
     let instances = identity_center.instances().await?;
     let listed = || {
@@ -412,7 +404,7 @@ async fn choose_instance(
             .join(", ")
     };
     match wanted {
-        Some(arn) => instances.iter().find(|instance| instance.arn == arn).cloned().with_context(|| {
+        Some(arn) => instances.iter().find(|instance| instance.arn == arn.to_string()).cloned().with_context(|| {
             format!(
                 "invalid property InstanceArn: no Identity Center instance {arn} in {} (found: {})",
                 identity_center.destination(),
@@ -443,7 +435,7 @@ async fn find_own_application(
         .console
         .list_application_instances()
         .await
-        .during("finding an existing application")?;
+        .context("finding an existing application")?;
     let marker = creation_marker(&request.stack_id, &request.logical_resource_id);
     let mut foreign = Vec::new();
     for candidate in &applications {
@@ -543,7 +535,7 @@ async fn create_tagged_application(
             &request.logical_resource_id,
         ))
         .await
-        .during("creating the application")?;
+        .context("creating the application")?;
     let application = application_arn(instance, &created.instance_id)?;
     tracing::info!(application_arn = %application, "application created");
     let application_arn = application.to_string();
@@ -579,22 +571,25 @@ async fn configure(
     let console = &identity_center.console;
     let instance_id = application.console_id();
     let display = DisplayData {
-        display_name: properties.display_name.clone(),
-        description: properties.description().map(str::to_owned),
+        display_name: properties.display_name.to_string(),
+        description: properties
+            .description
+            .as_ref()
+            .map(|description| description.0.clone()),
     };
     console
         .update_display_data(&instance_id, &display)
         .await
-        .during("setting DisplayName and Description")?;
-    let service_provider = ServiceProviderConfig::saml(properties.acs_url(), properties.audience());
+        .context("setting DisplayName and Description")?;
+    let service_provider = ServiceProviderConfig::saml(&properties.acs_url, &properties.audience);
     console
         .update_service_provider_config(&instance_id, &service_provider)
         .await
-        .during("setting AcsUrl and Audience")?;
+        .context("setting AcsUrl and Audience")?;
     console
         .update_status(&instance_id, Status::Enabled)
         .await
-        .during("enabling the application")?;
+        .context("enabling the application")?;
     Ok(())
 }
 
@@ -655,7 +650,7 @@ async fn outcome(
         .console
         .get_application_instance(&instance_id)
         .await
-        .during("reading the metadata URL")?;
+        .context("reading the metadata URL")?;
     let metadata_url = current
         .metadata_url()
         .with_context(|| {
@@ -715,57 +710,50 @@ fn application_arn(instance: &Instance, instance_id: &str) -> anyhow::Result<App
     })
 }
 
-/// An optional string property, with a blank value counted as absent (a template parameter left
-/// empty arrives as "").
-fn given(value: &Option<String>) -> Option<&str> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-}
-
-fn non_blank(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .map(|value| value.trim())
-        .filter(|value| !value.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn is_instance_arn(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix("arn:") else {
-        return false;
-    };
-    let mut parts = rest.splitn(5, ':');
-    let (partition, service, region, account, resource) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    );
-    partition.is_some_and(|p| p.starts_with("aws"))
-        && service == Some("sso")
-        && region == Some("")
-        && account == Some("")
-        && resource
-            .and_then(|r| r.strip_prefix("instance/"))
-            .is_some_and(|id| id.starts_with("ssoins-") || id.starts_with("ins-"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(properties: serde_json::Value) -> Result<Properties, String> {
+        custom_resource::parse_properties(&properties)
+    }
+
     #[test]
-    fn instance_arns_and_regions() {
-        assert!(is_instance_arn(
-            "arn:aws:sso:::instance/ssoins-72236face0cd1203"
-        ));
-        assert!(!is_instance_arn(
-            "arn:aws:sso::123456789012:application/ssoins-1/apl-1"
-        ));
-        assert!(!is_instance_arn("ssoins-72236face0cd1203"));
+    fn blanks_count_as_absent_and_defaults_follow_connect() {
+        let properties = parse(serde_json::json!({
+            "DisplayName": " Connect ", "Description": "", "InstanceArn": "", "AcsUrl": " ",
+            "AssignedGroups": [""], "IdentityCenterRoleArn": "", "IdentityCenterExternalId": ""
+        }))
+        .unwrap();
+        assert_eq!(properties.display_name.as_str(), "Connect");
+        assert_eq!(
+            (properties.acs_url.as_str(), properties.audience.as_str()),
+            (DEFAULT_ACS_URL, DEFAULT_AUDIENCE)
+        );
+        assert!(properties.assigned_groups.is_empty() && properties.identity_center_role.is_none());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_property() {
+        for (properties, expected) in [
+            (
+                serde_json::json!({"DisplayName": "C", "Description": "x".repeat(129)}),
+                "invalid property Description: 129 characters, at most 128 are accepted",
+            ),
+            (
+                serde_json::json!({"DisplayName": "C", "InstanceArn": "ssoins-1"}),
+                "invalid property InstanceArn: 'ssoins-1' is not an Identity Center instance ARN",
+            ),
+            (
+                serde_json::json!({"DisplayName": "C", "IdentityCenterExternalId": "abc"}),
+                "invalid properties: IdentityCenterExternalId is only used to assume IdentityCenterRoleArn",
+            ),
+        ] {
+            let error = parse(properties).unwrap_err();
+            assert!(error.starts_with(expected), "{error}");
+        }
+        let described =
+            parse(serde_json::json!({"DisplayName": "C", "Description": "x".repeat(128)}));
+        assert!(described.is_ok());
     }
 }

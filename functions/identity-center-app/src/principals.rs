@@ -1,7 +1,7 @@
 //! Users and groups named in the properties, resolved through the identity store.
 
 use anyhow::Context;
-use aws_sdk_identitystore::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_identitystore::error::DisplayErrorContext;
 use aws_sdk_identitystore::types::{AlternateIdentifier, UniqueAttribute};
 use aws_smithy_types::Document;
 use identity_center::{Destination, Principal, PrincipalKind};
@@ -90,7 +90,9 @@ impl PrincipalResolver<'_> {
                 .map(|found| found.group_id().to_owned())
                 .map_err(|error| {
                     (
-                        error.code() == Some("ResourceNotFoundException"),
+                        error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_resource_not_found_exception()),
                         DisplayErrorContext(error).to_string(),
                     )
                 }),
@@ -104,7 +106,9 @@ impl PrincipalResolver<'_> {
                 .map(|found| found.user_id().to_owned())
                 .map_err(|error| {
                     (
-                        error.code() == Some("ResourceNotFoundException"),
+                        error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_resource_not_found_exception()),
                         DisplayErrorContext(error).to_string(),
                     )
                 }),
@@ -137,7 +141,9 @@ impl PrincipalResolver<'_> {
                 .map(drop)
                 .map_err(|error| {
                     (
-                        error.code() == Some("ResourceNotFoundException"),
+                        error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_resource_not_found_exception()),
                         DisplayErrorContext(error).to_string(),
                     )
                 }),
@@ -151,7 +157,9 @@ impl PrincipalResolver<'_> {
                 .map(drop)
                 .map_err(|error| {
                     (
-                        error.code() == Some("ResourceNotFoundException"),
+                        error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_resource_not_found_exception()),
                         DisplayErrorContext(error).to_string(),
                     )
                 }),

@@ -7,13 +7,12 @@ mod common;
 use common::*;
 use identity_center::access::session_name;
 use serde_json::{Value, json};
-
-const OWN_KEY: &str = "AKIDAPPTEST";
+use test_support::access_key_id;
 
 fn role_arn() -> String {
     format!(
         "arn:aws:iam::111122223333:role/ConnectSsoIdentityCenter-{}",
-        unique()
+        unique("t")
     )
 }
 
@@ -27,7 +26,7 @@ async fn create_update_delete_through_the_assumed_role() {
     let role = role_arn();
     // The group lives in the Identity Center account's identity store (moto: one per account).
     let store = identity_store_as(&emulator, &role).await;
-    let tag = unique();
+    let tag = unique("t");
     let agents = store.group(&format!("Agents-{tag}")).await;
     let stack = Stack::new();
     let props = json!({
@@ -100,7 +99,7 @@ async fn without_the_role_the_function_acts_in_its_own_account() {
     let (emulator, function) = setup().await;
     let role = role_arn();
     let store = identity_store_as(&emulator, &role).await;
-    let tag = unique();
+    let tag = unique("t");
     store.group(&format!("Agents-{tag}")).await;
     let stack = Stack::new();
     let props = json!({
@@ -150,7 +149,7 @@ async fn role_properties_are_checked_before_any_call() {
         ),
         (
             with(json!(""), json!("connect-sso-external-id")),
-            "invalid property IdentityCenterExternalId: it is only used to assume IdentityCenterRoleArn, which is not given",
+            "invalid properties: IdentityCenterExternalId is only used to assume IdentityCenterRoleArn, which is not given",
         ),
         (
             with(json!(role_arn()), json!("x")),

@@ -15,7 +15,7 @@ fn properties(display_name: &str) -> Value {
 async fn create_update_delete_with_the_state_checked_after_each_step() {
     let (emulator, function) = setup().await;
     let store = identity_store(&emulator).await;
-    let tag = unique();
+    let tag = unique("t");
     let agents = store.group(&format!("Agents-{tag}")).await;
     let supervisors = store.group(&format!("Supervisors-{tag}")).await;
     let alice = store.user(&format!("alice-{tag}@example.com")).await;
@@ -133,7 +133,7 @@ async fn create_update_delete_with_the_state_checked_after_each_step() {
 async fn create_sends_exactly_these_requests() {
     let (emulator, function) = setup().await;
     let store = identity_store(&emulator).await;
-    let group_name = format!("Agents-{}", unique());
+    let group_name = format!("Agents-{}", unique("t"));
     let group = store.group(&group_name).await;
     let stack = Stack::new();
 
@@ -464,7 +464,7 @@ async fn an_update_of_an_application_without_our_tags_changes_nothing() {
 async fn assignments_are_diffed_against_the_previous_properties() {
     let (emulator, function) = setup().await;
     let store = identity_store(&emulator).await;
-    let tag = unique();
+    let tag = unique("t");
     let [a, b, c] = [
         store.group(&format!("A-{tag}")).await,
         store.group(&format!("B-{tag}")).await,
@@ -624,8 +624,8 @@ async fn bad_properties_fail_naming_the_property_before_anything_is_made() {
 async fn users_and_groups_may_be_given_by_id_and_blank_entries_are_ignored() {
     let (emulator, function) = setup().await;
     let store = identity_store(&emulator).await;
-    let group = store.group(&format!("G-{}", unique())).await;
-    let user = store.user(&format!("u-{}", unique())).await;
+    let group = store.group(&format!("G-{}", unique("t"))).await;
+    let user = store.user(&format!("u-{}", unique("t"))).await;
     let stack = Stack::new();
     let props = json!({"DisplayName": "Connect", "AssignedGroups": [group.clone(), ""], "AssignedUsers": [user.clone()], "InstanceArn": ""});
     let answer = run(&function, stack.event("Create", "App", props)).await;
@@ -723,7 +723,7 @@ async fn put_application_assignment_configuration_is_never_called() {
     // step must succeed and leave the state asked for, without it.
     let (emulator, function) = setup().await;
     let store = identity_store(&emulator).await;
-    let group_name = format!("G-{}", unique());
+    let group_name = format!("G-{}", unique("t"));
     let group = store.group(&group_name).await;
     let stack = Stack::new();
     let props = json!({"DisplayName": "Connect", "AssignedGroups": [group_name]});
@@ -796,7 +796,7 @@ async fn the_sample_events_run_create_update_delete() {
 async fn a_new_application_not_yet_visible_to_sso_admin_is_waited_for() {
     let (emulator, function) = setup().await;
     let store = identity_store(&emulator).await;
-    let group_name = format!("G-{}", unique());
+    let group_name = format!("G-{}", unique("t"));
     let group = store.group(&group_name).await;
     emulator.set_consistency_lag(3);
     let stack = Stack::new();
@@ -1026,7 +1026,7 @@ async fn a_create_failing_after_the_application_exists_is_cleaned_up_or_adopted(
 async fn every_listing_is_followed_across_pages() {
     let (emulator, function) = setup().await;
     let store = identity_store(&emulator).await;
-    let tag = unique();
+    let tag = unique("t");
     let mut groups = Vec::new();
     for n in 0..3 {
         let name = format!("G{n}-{tag}");

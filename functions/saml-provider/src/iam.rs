@@ -2,19 +2,16 @@
 //! (`None` for "no such provider") where the handler decides what they mean.
 
 use anyhow::Context as _;
+use arn::SamlProviderArn;
 use aws_sdk_iam::error::DisplayErrorContext;
 use aws_sdk_iam::types::Tag;
 
 /// The name in a SAML provider ARN (`arn:<partition>:iam::<account>:saml-provider/<name>`), or
 /// `None` when `arn` is not one.
 pub fn provider_name(arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    match parts.as_slice() {
-        ["arn", _partition, "iam", "", _account, resource] => resource
-            .strip_prefix("saml-provider/")
-            .filter(|name| !name.is_empty() && !name.contains('/')),
-        _ => None,
-    }
+    // A provider name holds no '/': what follows the last one is the name.
+    arn.parse::<SamlProviderArn>().ok()?;
+    arn.trim().rsplit_once('/').map(|(_, name)| name)
 }
 
 pub enum Created {
@@ -132,17 +129,15 @@ impl Iam {
 
     /// The provider's tags, or `None` when it does not exist.
     pub async fn tags(&self, arn: &str) -> anyhow::Result<Option<Vec<(String, String)>>> {
+        let mut pages = self
+            .client
+            .list_saml_provider_tags()
+            .saml_provider_arn(arn)
+            .into_paginator()
+            .send();
         let mut tags = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = match self
-                .client
-                .list_saml_provider_tags()
-                .saml_provider_arn(arn)
-                .set_marker(marker)
-                .send()
-                .await
-            {
+        while let Some(page) = pages.next().await {
+            let page = match page {
                 Ok(page) => page,
                 Err(error)
                     if error
@@ -161,11 +156,8 @@ impl Iam {
                     .iter()
                     .map(|tag| (tag.key().to_owned(), tag.value().to_owned())),
             );
-            match page.marker() {
-                Some(next) if page.is_truncated() => marker = Some(next.to_owned()),
-                _ => return Ok(Some(tags)),
-            }
         }
+        Ok(Some(tags))
     }
 
     pub async fn tag(&self, arn: &str, tags: &[(String, String)]) -> anyhow::Result<()> {
@@ -248,7 +240,7 @@ mod tests {
             Some("Connect_SSO")
         );
         assert_eq!(
-            provider_name("arn:aws-cn:iam::1:saml-provider/a.b-c"),
+            provider_name("arn:aws-cn:iam::123456789012:saml-provider/a.b-c"),
             Some("a.b-c")
         );
         assert_eq!(provider_name("arn:aws:iam::1:role/x"), None);

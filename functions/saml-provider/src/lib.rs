@@ -27,6 +27,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use backon::{ExponentialBuilder, Retryable};
+use custom_resource::lenient;
 use custom_resource::{
     CustomResource, Failure, OWNER_TAG_LOGICAL_ID, OWNER_TAG_STACK_ID, Outcome, Owner, Request,
     Step, Update,
@@ -52,30 +54,145 @@ const VISIBILITY_WAIT: Duration = Duration::from_secs(5);
 /// Tag keys that only this project sets.
 const RESERVED_TAG_PREFIX: &str = "connect-sso:";
 
+/// The properties as CloudFormation gives them, each checked by its type.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct GivenProperties {
+    #[serde(default, deserialize_with = "lenient::given")]
+    metadata_url: Option<String>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    metadata_document: Option<String>,
+    #[serde(default, deserialize_with = "lenient::given")]
+    name: Option<ProviderName>,
+    #[serde(default)]
+    tags: Tags,
+}
+
+/// The checked properties.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "GivenProperties")]
 pub struct Properties {
-    #[serde(default)]
-    pub metadata_url: Option<String>,
-    #[serde(default)]
-    pub metadata_document: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<Tag>,
+    pub source: Source,
+    /// `None`: the name derived from the stack and logical id ([`default_name`]).
+    pub name: Option<ProviderName>,
+    pub tags: Tags,
+}
+
+impl TryFrom<GivenProperties> for Properties {
+    type Error = &'static str;
+    fn try_from(given: GivenProperties) -> Result<Self, Self::Error> {
+        let source = match (given.metadata_url, given.metadata_document) {
+            (Some(url), None) => Source::Url(url),
+            (None, Some(document)) => Source::Document(document),
+            (Some(_), Some(_)) => {
+                return Err("give exactly one of MetadataUrl or MetadataDocument, not both");
+            }
+            (None, None) => {
+                return Err(
+                    "one of MetadataUrl (the https URL of the identity provider's SAML metadata) or MetadataDocument (the metadata XML) is required",
+                );
+            }
+        };
+        Ok(Self {
+            source,
+            name: given.name,
+            tags: given.tags,
+        })
+    }
+}
+
+/// Where the metadata comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Checked when fetched: `http://` is refused unless [`ALLOW_HTTP_ENV`] allows it.
+    Url(String),
+    Document(String),
+}
+
+/// The `Name` property: an IAM SAML provider name, 1 to 128 of letters, digits and `_.-`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ProviderName(String);
+
+impl TryFrom<String> for ProviderName {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let name = text.trim();
+        if name.chars().all(is_name_char) && name.chars().count() <= MAX_NAME_CHARS {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(format!(
+                "{name:?} is not an IAM SAML provider name; use 1 to {MAX_NAME_CHARS} characters among letters, digits, '_', '.' and '-'"
+            ))
+        }
+    }
+}
+
+impl std::ops::Deref for ProviderName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The `Tags` property: at most [`MAX_USER_TAGS`], each key once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Vec<Tag>")]
+pub struct Tags(Vec<Tag>);
+
+impl Tags {
+    pub fn iter(&self) -> impl Iterator<Item = &Tag> {
+        self.0.iter()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|tag| tag.key.0.as_str())
+    }
+}
+
+impl TryFrom<Vec<Tag>> for Tags {
+    type Error = String;
+    fn try_from(tags: Vec<Tag>) -> Result<Self, String> {
+        if tags.len() > MAX_USER_TAGS {
+            return Err(format!(
+                "{} tags given, at most {MAX_USER_TAGS} are accepted",
+                tags.len()
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        if let Some((index, tag)) = tags
+            .iter()
+            .enumerate()
+            .find(|(_, tag)| !seen.insert(tag.key.0.as_str()))
+        {
+            return Err(format!("Tags[{index}].Key {:?} is given twice", tag.key.0));
+        }
+        Ok(Self(tags))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Tag {
-    pub key: String,
+    pub key: TagKey,
     pub value: String,
 }
 
-/// Where the metadata comes from.
-enum Source<'a> {
-    Url(&'a str),
-    Document(&'a str),
+/// A user tag key: not empty, and not under the ownership tags' prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TagKey(String);
+
+impl TryFrom<String> for TagKey {
+    type Error = String;
+    fn try_from(key: String) -> Result<Self, String> {
+        if key.is_empty() || key.starts_with(RESERVED_TAG_PREFIX) {
+            return Err(format!(
+                "{key:?} is not accepted; keys must be non-empty and not start with {RESERVED_TAG_PREFIX} (reserved for ownership tags)"
+            ));
+        }
+        Ok(Self(key))
+    }
 }
 
 /// The resource: an IAM client and how to download metadata.
@@ -144,7 +261,7 @@ impl SamlProvider {
         properties: &Properties,
         respond_by: Instant,
     ) -> anyhow::Result<Metadata> {
-        let (document, origin) = match properties.source()? {
+        let (document, origin) = match &properties.source {
             Source::Url(url) => {
                 let document = self.download.fetch(url, respond_by).await?;
                 (
@@ -155,7 +272,7 @@ impl SamlProvider {
                     ),
                 )
             }
-            Source::Document(document) => (document.to_owned(), "MetadataDocument".to_owned()),
+            Source::Document(document) => (document.clone(), "MetadataDocument".to_owned()),
         };
         metadata::validate(document, OffsetDateTime::now_utc())
             .map_err(|problem| anyhow::anyhow!("{origin} {problem}"))
@@ -261,15 +378,27 @@ impl SamlProvider {
         Fut: Future<Output = anyhow::Result<Option<T>>>,
     {
         let give_up = (Instant::now() + VISIBILITY_WAIT).min(respond_by);
-        let mut pause = Duration::from_millis(250);
-        loop {
-            let found = look().await?;
-            if found.is_some() || Instant::now() + pause >= give_up {
-                return Ok(found);
+        let found = || async {
+            match look().await {
+                Ok(Some(found)) => Ok(found),
+                Ok(None) => Err(None),
+                Err(error) => Err(Some(error)),
             }
-            tracing::info!(?pause, "not visible in IAM yet; looking again");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(2));
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(250))
+            .with_max_delay(Duration::from_secs(2))
+            .without_max_times();
+        let result = found
+            .retry(backoff)
+            .when(Option::is_none)
+            .adjust(|_, pause| pause.filter(|pause| Instant::now() + *pause < give_up))
+            .notify(|_, pause| tracing::info!(?pause, "not visible in IAM yet; looking again"))
+            .await;
+        match result {
+            Ok(found) => Ok(Some(found)),
+            Err(None) => Ok(None),
+            Err(Some(error)) => Err(error),
         }
     }
 }
@@ -279,8 +408,8 @@ impl CustomResource for SamlProvider {
 
     async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
         let owner = request.owner();
-        let name = properties.provider_name(&owner)?;
-        let tags = properties.tags_for(&owner)?;
+        let name = properties.provider_name(&owner);
+        let tags = properties.tags_for(&owner);
         let metadata = self.metadata(&properties, request.respond_by).await?;
         let arn = self
             .ensure_provider(&owner, request.respond_by, &name, &metadata, &tags)
@@ -295,8 +424,8 @@ impl CustomResource for SamlProvider {
             old,
         } = update;
         let owner = request.owner();
-        let name = new.provider_name(&owner)?;
-        let tags = new.tags_for(&owner)?;
+        let name = new.provider_name(&owner);
+        let tags = new.tags_for(&owner);
         let metadata = self.metadata(&new, request.respond_by).await?;
         if provider_name(&arn) != Some(name.as_str()) {
             // A new name is a new provider: the old one is left for CloudFormation's cleanup Delete.
@@ -319,16 +448,13 @@ impl CustomResource for SamlProvider {
             )
             .into());
         }
-        let wanted: BTreeSet<&str> = new.tags.iter().map(|tag| tag.key.as_str()).collect();
+        let wanted: BTreeSet<&str> = new.tags.keys().collect();
         let removed_keys: Vec<String> = old
-            .map(|old| {
-                old.tags
-                    .into_iter()
-                    .map(|tag| tag.key)
-                    .filter(|key| !wanted.contains(key.as_str()))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .iter()
+            .flat_map(|old| old.tags.keys())
+            .filter(|key| !wanted.contains(key))
+            .map(str::to_owned)
+            .collect();
         self.converge(&arn, &metadata, &tags, &current_tags, &removed_keys)
             .await?;
         Ok(outcome(arn, &name, &metadata).into())
@@ -375,81 +501,28 @@ impl CustomResource for SamlProvider {
 }
 
 impl Properties {
-    fn source(&self) -> anyhow::Result<Source<'_>> {
-        match (given(&self.metadata_url), given(&self.metadata_document)) {
-            (Some(url), None) => Ok(Source::Url(url)),
-            (None, Some(document)) => Ok(Source::Document(document)),
-            (Some(_), Some(_)) => anyhow::bail!(
-                "invalid properties: give exactly one of MetadataUrl or MetadataDocument, not both"
-            ),
-            (None, None) => anyhow::bail!(
-                "invalid properties: one of MetadataUrl (the https URL of the identity provider's SAML metadata) \
-                 or MetadataDocument (the metadata XML) is required"
-            ),
-        }
-    }
-
     /// The IAM provider name: `Name`, or one derived from the stack and logical id.
-    fn provider_name(&self, owner: &Owner) -> anyhow::Result<String> {
-        let Some(name) = self
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-        else {
-            return Ok(default_name(owner.stack_name(), &owner.logical_resource_id));
-        };
-        let valid_chars = name.chars().all(is_name_char);
-        if !valid_chars || name.chars().count() > MAX_NAME_CHARS {
-            anyhow::bail!(
-                "invalid property Name: {name:?} is not an IAM SAML provider name; use 1 to {MAX_NAME_CHARS} characters \
-                 among letters, digits, '_', '.' and '-'"
-            );
+    fn provider_name(&self, owner: &Owner) -> String {
+        match &self.name {
+            Some(name) => name.0.clone(),
+            None => default_name(owner.stack_name(), &owner.logical_resource_id),
         }
-        Ok(name.to_owned())
     }
 
     /// The ownership tags followed by the user's `Tags`.
-    fn tags_for(&self, owner: &Owner) -> anyhow::Result<Vec<(String, String)>> {
-        if self.tags.len() > MAX_USER_TAGS {
-            anyhow::bail!(
-                "invalid property Tags: {} tags given, at most {MAX_USER_TAGS} are accepted",
-                self.tags.len()
-            );
-        }
-        let mut seen = BTreeSet::new();
-        for (index, tag) in self.tags.iter().enumerate() {
-            if tag.key.is_empty() || tag.key.starts_with(RESERVED_TAG_PREFIX) {
-                anyhow::bail!(
-                    "invalid property Tags[{index}].Key: {:?} is not accepted; keys must be non-empty and not start \
-                     with {RESERVED_TAG_PREFIX} (reserved for ownership tags)",
-                    tag.key
-                );
-            }
-            if !seen.insert(tag.key.as_str()) {
-                anyhow::bail!(
-                    "invalid property Tags[{index}].Key: {:?} is given twice",
-                    tag.key
-                );
-            }
-        }
+    fn tags_for(&self, owner: &Owner) -> Vec<(String, String)> {
         let ownership = owner
             .ownership_tags()
             .map(|(key, value)| (key.to_owned(), value.to_owned()));
-        Ok(ownership
+        ownership
             .into_iter()
             .chain(
                 self.tags
                     .iter()
-                    .map(|tag| (tag.key.clone(), tag.value.clone())),
+                    .map(|tag| (tag.key.0.clone(), tag.value.clone())),
             )
-            .collect())
+            .collect()
     }
-}
-
-/// A property's text as given, with a blank one counting as absent (what `!If [.., .., ""]` yields).
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|text| !text.trim().is_empty())
 }
 
 fn owns(owner: &Owner, tags: &[(String, String)]) -> bool {
@@ -488,6 +561,56 @@ pub fn default_name(stack_name: &str, logical_resource_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(properties: serde_json::Value) -> Result<Properties, String> {
+        custom_resource::parse_properties(&properties)
+    }
+
+    #[test]
+    fn exactly_one_source_blanks_counting_as_absent() {
+        let properties =
+            parse(serde_json::json!({"MetadataUrl": "https://idp/m", "MetadataDocument": " "}))
+                .unwrap();
+        assert_eq!(properties.source, Source::Url("https://idp/m".into()));
+        let both = serde_json::json!({"MetadataUrl": "https://idp/m", "MetadataDocument": "<x/>"});
+        let error = parse(both).unwrap_err();
+        assert!(
+            error.contains("exactly one of MetadataUrl or MetadataDocument"),
+            "{error}"
+        );
+        let error = parse(serde_json::json!({"Name": "x"})).unwrap_err();
+        assert!(error.contains("is required"), "{error}");
+    }
+
+    #[test]
+    fn names_and_tags_are_checked_naming_the_property() {
+        let with = |key: &str, value: serde_json::Value| {
+            parse(serde_json::json!({"MetadataDocument": "<x/>", key: value})).unwrap_err()
+        };
+        let error = with("Name", serde_json::json!("a b"));
+        assert!(
+            error.starts_with("invalid property Name: \"a b\" is not an IAM SAML provider name"),
+            "{error}"
+        );
+        let tags: Vec<serde_json::Value> = (0..49)
+            .map(|i| serde_json::json!({"Key": format!("k{i}"), "Value": ""}))
+            .collect();
+        assert_eq!(
+            with("Tags", serde_json::json!(tags)),
+            "invalid property Tags: 49 tags given, at most 48 are accepted"
+        );
+        let twice = serde_json::json!([{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]);
+        assert_eq!(
+            with("Tags", twice),
+            "invalid property Tags: Tags[1].Key \"a\" is given twice"
+        );
+        let reserved = serde_json::json!([{"Key": "connect-sso:x", "Value": "1"}]);
+        let error = with("Tags", reserved);
+        assert!(
+            error.starts_with("invalid property Tags[0].Key: \"connect-sso:x\" is not accepted"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn the_default_name_is_stable_legal_and_short_enough() {

@@ -53,7 +53,7 @@ impl ScheduledSync for SamlProvider {
     ) -> anyhow::Result<Synced> {
         let owner = &settled.owner;
         let arn = settled.physical_resource_id.clone();
-        let name = properties.provider_name(owner)?;
+        let name = properties.provider_name(owner);
         if provider_name(&arn) != Some(name.as_str()) {
             return Ok(Synced::Skipped(format!(
                 "the resource's provider is {arn}, the schedule's properties name {name}: the schedule is out of date \

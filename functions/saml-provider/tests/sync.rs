@@ -17,15 +17,7 @@ use support::*;
 const LOGICAL_ID: &str = "SamlProvider";
 
 async fn guard(stand_in: &StackStatus) -> StackGuard {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .endpoint_url(stand_in.endpoint())
-        .load()
-        .await;
-    StackGuard::from_config(&config)
+    StackGuard::from_config(&test_support::sdk_config(Some(&stand_in.endpoint())).await)
 }
 
 /// What the schedule sends: the stack and resource only.

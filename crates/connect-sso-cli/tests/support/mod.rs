@@ -6,8 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
+use aws_config::SdkConfig;
 use aws_sdk_identitystore::types::{Email, MemberId, Name};
 use base64::Engine as _;
 use connect_sso_cli::doctor::{
@@ -25,27 +24,7 @@ use time::OffsetDateTime;
 
 pub const REGION: &str = "us-east-1";
 
-pub fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!("MOTO_ENDPOINT is not set: run these tests with `scripts/with-moto cargo test -p connect-sso-cli`")
-    })
-}
-
-/// A name no other test uses (the tests share one moto).
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:08x}", fastrand::u32(..))
-}
-
-/// Dummy credentials in us-east-1, pointed at `endpoint` when given.
-pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"));
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    loader.load().await
-}
+pub use test_support::{moto_endpoint, sdk_config, unique};
 
 /// A fresh self-signed certificate valid until `not_after`, as base64 DER (what metadata holds).
 pub fn certificate(not_after: OffsetDateTime) -> String {

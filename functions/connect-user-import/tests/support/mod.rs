@@ -25,20 +25,10 @@ pub const WRITES: [&str; 7] = [
     "UpdateUserSecurityProfiles",
 ];
 
-pub fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT")
-        .expect("MOTO_ENDPOINT is not set: run the tests through scripts/with-moto (scripts/with-moto cargo test -p connect-user-import)")
-}
+pub use test_support::moto_endpoint;
 
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(moto_endpoint())
-        .load()
-        .await
+    test_support::sdk_config(Some(&moto_endpoint())).await
 }
 
 /// A quota high enough that the client-side limiter does not slow the functional tests.

@@ -5,32 +5,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
+use aws_config::SdkConfig;
 use identity_center_app::IdentityCenterSamlApp;
 use identity_center_emulator::Emulator;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const RESOURCE_TYPE: &str = "Custom::IdentityCenterSamlApp";
 
-pub fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT")
-        .expect("MOTO_ENDPOINT is not set: run the tests through scripts/with-moto (see COMMON.md)")
-}
+pub use test_support::{moto_endpoint, unique};
+
+/// The access key id of the function's own credentials in these tests.
+pub const OWN_KEY: &str = "AKIDAPPTEST";
 
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "AKIDAPPTEST",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await
+    test_support::sdk_config_signed_by(Some(endpoint), OWN_KEY).await
 }
 
 /// A fresh emulator and the function pointed at it (identity store: moto).
@@ -44,32 +32,30 @@ pub async fn setup() -> (Emulator, Arc<IdentityCenterSamlApp>) {
     (emulator, Arc::new(function))
 }
 
-/// A stack of its own for each test.
+/// A stack of its own for each test, sending Custom::IdentityCenterSamlApp events.
 pub struct Stack {
     pub id: String,
+    stack: test_support::Stack,
 }
 
 impl Stack {
     pub fn new() -> Self {
+        let stack = test_support::Stack::new("connect-sso");
         Self {
-            id: format!(
-                "arn:aws:cloudformation:us-east-1:123456789012:stack/connect-sso-{}/{}",
-                unique(),
-                unique()
-            ),
+            id: stack.id.clone(),
+            stack,
         }
     }
 
     pub fn event(&self, request_type: &str, logical_id: &str, properties: Value) -> Value {
-        json!({
-            "RequestType": request_type,
-            "ResponseURL": "http://127.0.0.1:9/never-called",
-            "StackId": self.id,
-            "RequestId": unique(),
-            "LogicalResourceId": logical_id,
-            "ResourceType": RESOURCE_TYPE,
-            "ResourceProperties": properties,
-        })
+        self.stack.event(
+            request_type,
+            RESOURCE_TYPE,
+            logical_id,
+            None,
+            properties,
+            None,
+        )
     }
 
     pub fn update(
@@ -79,16 +65,13 @@ impl Stack {
         properties: Value,
         old: Value,
     ) -> Value {
-        let mut event = self.event("Update", logical_id, properties);
-        event["PhysicalResourceId"] = json!(physical_id);
-        event["OldResourceProperties"] = old;
-        event
+        self.stack
+            .update(RESOURCE_TYPE, logical_id, physical_id, properties, old)
     }
 
     pub fn delete(&self, logical_id: &str, physical_id: &str, properties: Value) -> Value {
-        let mut event = self.event("Delete", logical_id, properties);
-        event["PhysicalResourceId"] = json!(physical_id);
-        event
+        self.stack
+            .delete(RESOURCE_TYPE, logical_id, physical_id, properties)
     }
 }
 
@@ -96,10 +79,6 @@ pub async fn run(function: &Arc<IdentityCenterSamlApp>, event: Value) -> Value {
     custom_resource::response_document(Arc::clone(function), event, Duration::from_secs(60))
         .await
         .unwrap()
-}
-
-pub fn unique() -> String {
-    format!("{:016x}", fastrand::u64(..))
 }
 
 /// The identity store in moto for the emulator's seeded instance.
@@ -128,32 +107,11 @@ pub async fn identity_store_as(emulator: &Emulator, role_arn: &str) -> IdentityS
 
 /// moto's records of the AssumeRole calls that opened `session_name`.
 pub async fn assumed_roles(session_name: &str) -> Vec<Value> {
-    let text = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+    test_support::assumed_roles()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let data: Value = serde_json::from_str(&text).unwrap();
-    data["sts"]["AssumedRole"]
-        .as_array()
-        .map(|roles| {
-            roles
-                .iter()
-                .filter(|role| role["session_name"] == session_name)
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The access key id that signed a request: `Credential=<key id>/<date>/...`.
-pub fn access_key_id(authorization: &str) -> &str {
-    authorization
-        .split("Credential=")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
+        .into_iter()
+        .filter(|role| role["session_name"] == session_name)
+        .collect()
 }
 
 pub struct IdentityStore {

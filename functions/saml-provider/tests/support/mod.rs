@@ -20,11 +20,8 @@ use time::OffsetDateTime;
 pub const SAML_METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 pub const XMLDSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 
-pub fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!("MOTO_ENDPOINT is not set: run these tests with `scripts/with-moto cargo test -p saml-provider`")
-    })
-}
+#[allow(unused_imports)] // each test file uses its own part of the support
+pub use test_support::{moto_endpoint, unique};
 
 /// An IAM client with dummy credentials talking to `endpoint`.
 pub fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
@@ -37,11 +34,6 @@ pub fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
         .endpoint_url(endpoint)
         .build();
     aws_sdk_iam::Client::from_conf(config)
-}
-
-/// A name no other test uses.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:08x}", fastrand::u32(..))
 }
 
 async fn serve(router: Router) -> String {
@@ -211,6 +203,8 @@ struct ServerState {
     document: Mutex<String>,
     requests: Mutex<Vec<String>>,
     flaky_failures_left: AtomicUsize,
+    /// Bytes of `/huge` produced for sending so far.
+    huge_bytes_produced: Arc<AtomicUsize>,
 }
 
 /// How much `/huge` sends: 20 MB.
@@ -222,6 +216,7 @@ impl MetadataServer {
             document: Mutex::new(document.to_owned()),
             requests: Mutex::new(Vec::new()),
             flaky_failures_left: AtomicUsize::new(2),
+            huge_bytes_produced: Arc::new(AtomicUsize::new(0)),
         });
         let router = Router::new()
             .route("/metadata", get(current_document))
@@ -251,6 +246,12 @@ impl MetadataServer {
 
     pub fn serve_document(&self, document: &str) {
         *self.state.document.lock().unwrap() = document.to_owned();
+    }
+
+    /// How much of `/huge` the server produced: once the reader stops, the connection closes and
+    /// no more is produced.
+    pub fn huge_bytes_produced(&self) -> usize {
+        self.state.huge_bytes_produced.load(Ordering::SeqCst)
     }
 
     /// The paths requested so far, in order.
@@ -291,12 +292,14 @@ async fn flaky(State(state): State<Arc<ServerState>>) -> Response {
 }
 
 /// 20 MB in 64 KiB chunks, without a Content-Length (so only counting the bytes can stop it).
-async fn huge_streamed() -> Body {
+async fn huge_streamed(State(state): State<Arc<ServerState>>) -> Body {
     let chunk = Bytes::from(vec![b' '; 64 * 1024]);
     let chunks = HUGE_BYTES / chunk.len();
-    Body::from_stream(futures::stream::iter(
-        (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
-    ))
+    let produced = Arc::clone(&state.huge_bytes_produced);
+    Body::from_stream(futures::stream::iter((0..chunks).map(move |_| {
+        produced.fetch_add(chunk.len(), Ordering::SeqCst);
+        Ok::<_, std::io::Error>(chunk.clone())
+    })))
 }
 
 /// Settings for tests: plain http to the local server, quick retries.
@@ -311,24 +314,29 @@ pub fn local_download() -> MetadataDownload {
 // ---------------------------------------------------------------------------------------------
 // CloudFormation.
 
-/// One stack's identity, unique per test.
+const RESOURCE_TYPE: &str = "Custom::SamlProviderFromMetadata";
+
+/// One stack's identity, unique per test, sending Custom::SamlProviderFromMetadata events (their
+/// properties with the ServiceToken CloudFormation adds).
 pub struct Stack {
     pub name: String,
     pub id: String,
+    stack: test_support::Stack,
 }
 
 impl Stack {
     pub fn new(prefix: &str) -> Self {
-        let name = unique(prefix);
-        let id = format!(
-            "arn:aws:cloudformation:eu-west-1:123456789012:stack/{name}/{:032x}",
-            fastrand::u128(..)
-        );
-        Self { name, id }
+        let stack = test_support::Stack::new(prefix);
+        Self {
+            name: stack.name.clone(),
+            id: stack.id.clone(),
+            stack,
+        }
     }
 
     pub fn create(&self, logical_id: &str, properties: Value) -> Value {
-        self.event("Create", logical_id, None, properties, None)
+        self.stack
+            .create(RESOURCE_TYPE, logical_id, with_service_token(properties))
     }
 
     pub fn update(
@@ -338,47 +346,29 @@ impl Stack {
         properties: Value,
         old: Value,
     ) -> Value {
-        self.event(
-            "Update",
+        self.stack.update(
+            RESOURCE_TYPE,
             logical_id,
-            Some(physical_id),
-            properties,
-            Some(old),
+            physical_id,
+            with_service_token(properties),
+            old,
         )
     }
 
     pub fn delete(&self, logical_id: &str, physical_id: &str, properties: Value) -> Value {
-        self.event("Delete", logical_id, Some(physical_id), properties, None)
+        self.stack.delete(
+            RESOURCE_TYPE,
+            logical_id,
+            physical_id,
+            with_service_token(properties),
+        )
     }
+}
 
-    fn event(
-        &self,
-        kind: &str,
-        logical_id: &str,
-        physical_id: Option<&str>,
-        properties: Value,
-        old: Option<Value>,
-    ) -> Value {
-        let mut properties = properties;
-        properties["ServiceToken"] =
-            json!("arn:aws:lambda:eu-west-1:123456789012:function:saml-provider");
-        let mut event = json!({
-            "RequestType": kind,
-            "ResponseURL": "https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x?X-Amz-Signature=s",
-            "StackId": self.id,
-            "RequestId": unique("request"),
-            "LogicalResourceId": logical_id,
-            "ResourceType": "Custom::SamlProviderFromMetadata",
-            "ResourceProperties": properties,
-        });
-        if let Some(physical_id) = physical_id {
-            event["PhysicalResourceId"] = json!(physical_id);
-        }
-        if let Some(old) = old {
-            event["OldResourceProperties"] = old;
-        }
-        event
-    }
+fn with_service_token(mut properties: Value) -> Value {
+    properties["ServiceToken"] =
+        json!("arn:aws:lambda:us-east-1:123456789012:function:saml-provider");
+    properties
 }
 
 /// The response document CloudFormation would receive for `event`.

@@ -27,24 +27,11 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn sample_event(function: &str, request: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../events")
+        .join("../events")
         .join(function)
         .join(format!("{request}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
-}
-
-/// A local server that accepts every connection and never answers: a hung AWS endpoint.
-async fn black_hole() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
-        }
-    });
-    format!("http://{address}")
 }
 
 struct Function {
@@ -156,7 +143,7 @@ async fn a_panic_in_each_function_is_answered_failed_once_and_it_keeps_serving()
 
 #[tokio::test]
 async fn each_function_stuck_on_a_hung_service_answers_failed_once_before_its_deadline() {
-    let hung = black_hole().await;
+    let hung = test_support::hung_endpoint().await;
     // A short function Timeout: the core gives the handler half of it (less than twice its 4 s
     // reserve is left), so the FAILED is due about 3 s in.
     let timeout = Duration::from_secs(6);

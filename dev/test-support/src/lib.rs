@@ -1,0 +1,312 @@
+//! The one set of test helpers of the workspace: the functions' tests, the end-to-end tests
+//! (`tests/`) and the dev crates use these instead of keeping copies.
+//!
+//! - [`moto_endpoint`]: where `scripts/with-moto` started moto (IAM, identity store, STS).
+//! - [`sdk_config`], [`sdk_config_signed_by`]: SDK configurations with dummy credentials in
+//!   [`REGION`], pointed at moto or an emulator.
+//! - [`unique`]: names no other test uses (the tests share one moto).
+//! - [`Stack`]: CloudFormation events of one stack, as CloudFormation sends them.
+//! - [`assumed_roles`], [`access_key_id`]: what moto's STS recorded, and who signed a request.
+//! - [`hung_endpoint`]: a server that accepts connections and never answers.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use serde_json::{Value, json};
+
+/// The region every test runs in.
+pub const REGION: &str = "us-east-1";
+/// The account of the tests' stacks (moto's default account).
+pub const ACCOUNT_ID: &str = "123456789012";
+/// The access key id of [`sdk_config`].
+pub const ACCESS_KEY_ID: &str = "testing";
+
+/// moto's endpoint, from `MOTO_ENDPOINT` (set by `scripts/with-moto`).
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "MOTO_ENDPOINT is not set: run the tests through scripts/with-moto \
+             (scripts/with-moto cargo test --workspace ...; `make test` does)"
+        )
+    })
+}
+
+/// Dummy credentials ([`ACCESS_KEY_ID`]) in [`REGION`], every service at `endpoint` when given.
+pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
+    sdk_config_signed_by(endpoint, ACCESS_KEY_ID).await
+}
+
+/// The same, signing with `access_key_id`, so a test can tell whose credentials signed a request
+/// (see [`access_key_id`]).
+pub async fn sdk_config_signed_by(endpoint: Option<&str>, access_key_id: &str) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            access_key_id,
+            "secret",
+            None,
+            None,
+            "tests",
+        ));
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// `<prefix>-<16 hex digits>`: a name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:016x}", fastrand::u64(..))
+}
+
+/// moto's records of the AssumeRole calls (`role_arn`, `session_name`, `external_id`, ...).
+pub async fn assumed_roles() -> Vec<Value> {
+    let text = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("moto's recorded data")
+        .text()
+        .await
+        .expect("moto's recorded data");
+    let data: Value = serde_json::from_str(&text).expect("moto's recorded data is JSON");
+    data["sts"]["AssumedRole"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The access key id that signed a request: `Credential=<key id>/<date>/...` of its
+/// Authorization header.
+pub fn access_key_id(authorization: &str) -> &str {
+    authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+}
+
+/// A local server that accepts every connection and never answers, as a hung service would:
+/// its `http://` endpoint. It lives as long as the test's runtime.
+pub async fn hung_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a local port");
+    let address = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    format!("http://{address}")
+}
+
+/// A local server answering every request with `status`, an XML `body` (an AWS error document,
+/// say): its `http://` endpoint. For a service that refuses, without assuming anything about
+/// ports nobody listens on.
+pub async fn answering_endpoint(status: u16, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a local port");
+    let address = listener.local_addr().expect("its address");
+    let response = format!(
+        "HTTP/1.1 {status} Refused\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let response = response.clone();
+            tokio::spawn(async move {
+                // Read the whole request (headers, then the body they announce) before answering.
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 8192];
+                loop {
+                    let Ok(read) = stream.read(&mut buffer).await else {
+                        return;
+                    };
+                    if read == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buffer[..read]);
+                    if let Some(end) = find(&request, b"\r\n\r\n") {
+                        let headers = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                        let length = headers
+                            .lines()
+                            .find_map(|line| line.strip_prefix("content-length:"))
+                            .and_then(|value| value.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// One CloudFormation stack, for the events it sends a custom resource.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// Its ARN: the StackId of every event.
+    pub id: String,
+    /// The stack's name, the part of its ARN after `stack/`.
+    pub name: String,
+    /// The ResponseURL of the events (in-process tests never call it).
+    pub response_url: String,
+}
+
+impl Stack {
+    /// A stack named `<prefix>-<unique>` in [`ACCOUNT_ID`], [`REGION`].
+    pub fn new(prefix: &str) -> Self {
+        let name = unique(prefix);
+        Self::named(&name)
+    }
+
+    /// A stack of exactly this name.
+    pub fn named(name: &str) -> Self {
+        Self {
+            id: format!(
+                "arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{name}/{:08x}-0000-4000-8000-{:012x}",
+                fastrand::u32(..),
+                fastrand::u64(..) & 0xffff_ffff_ffff
+            ),
+            name: name.to_owned(),
+            response_url: "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/test?X-Amz-Signature=unused".to_owned(),
+        }
+    }
+
+    /// The stack of this ARN (`arn:aws:cloudformation:<region>:<account>:stack/<name>/<id>`).
+    pub fn with_id(id: &str) -> Self {
+        Self {
+            name: id.split('/').nth(1).unwrap_or(id).to_owned(),
+            id: id.to_owned(),
+            ..Self::named("unnamed")
+        }
+    }
+
+    /// The same stack, its events answered at `response_url`.
+    pub fn answered_at(mut self, response_url: &str) -> Self {
+        self.response_url = response_url.to_owned();
+        self
+    }
+
+    /// A Create of `logical_id` (a `resource_type`) with `properties`.
+    pub fn create(&self, resource_type: &str, logical_id: &str, properties: Value) -> Value {
+        self.event("Create", resource_type, logical_id, None, properties, None)
+    }
+
+    /// An Update of the resource `physical_id`, from `old` properties to `properties`.
+    pub fn update(
+        &self,
+        resource_type: &str,
+        logical_id: &str,
+        physical_id: &str,
+        properties: Value,
+        old: Value,
+    ) -> Value {
+        self.event(
+            "Update",
+            resource_type,
+            logical_id,
+            Some(physical_id),
+            properties,
+            Some(old),
+        )
+    }
+
+    /// A Delete of the resource `physical_id`.
+    pub fn delete(
+        &self,
+        resource_type: &str,
+        logical_id: &str,
+        physical_id: &str,
+        properties: Value,
+    ) -> Value {
+        self.event(
+            "Delete",
+            resource_type,
+            logical_id,
+            Some(physical_id),
+            properties,
+            None,
+        )
+    }
+
+    /// Any event, as CloudFormation shapes it (a fresh RequestId each time).
+    pub fn event(
+        &self,
+        request_type: &str,
+        resource_type: &str,
+        logical_id: &str,
+        physical_id: Option<&str>,
+        properties: Value,
+        old: Option<Value>,
+    ) -> Value {
+        let mut event = json!({
+            "RequestType": request_type,
+            "ServiceToken": format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{}", self.name),
+            "ResponseURL": self.response_url,
+            "StackId": self.id,
+            "RequestId": unique("request"),
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": properties,
+        });
+        if let Some(physical_id) = physical_id {
+            event["PhysicalResourceId"] = json!(physical_id);
+        }
+        if let Some(old) = old {
+            event["OldResourceProperties"] = old;
+        }
+        event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signing_key_is_read_from_an_authorization_header() {
+        assert_eq!(
+            access_key_id(
+                "AWS4-HMAC-SHA256 Credential=AKIDX/20260101/us-east-1/sso/aws4_request, SignedHeaders=host"
+            ),
+            "AKIDX"
+        );
+        assert_eq!(access_key_id("Bearer x"), "");
+    }
+
+    #[test]
+    fn stacks_and_their_events_look_like_cloudformations() {
+        let stack = Stack::new("ours");
+        assert!(stack.id.starts_with(&format!(
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/{}/",
+            stack.name
+        )));
+        let update = stack.update(
+            "Custom::X",
+            "Thing",
+            "id-1",
+            json!({"A": "1"}),
+            json!({"A": "0"}),
+        );
+        assert_eq!(update["StackId"], json!(stack.id));
+        assert_eq!(update["PhysicalResourceId"], "id-1");
+        assert_eq!(update["OldResourceProperties"], json!({"A": "0"}));
+        assert_ne!(
+            stack.create("Custom::X", "Thing", json!({}))["RequestId"],
+            stack.create("Custom::X", "Thing", json!({}))["RequestId"]
+        );
+    }
+}
