@@ -38,6 +38,9 @@ fn expected(prefixes: &[(&str, std::ops::Range<usize>)]) -> Vec<String> {
     names
 }
 
+/// How long a new user stays out of Connect's listings in the throttled test.
+const LAG: Duration = Duration::from_millis(500);
+
 /// The real quota (2 requests/s, burst 5, per operation) on both sides, and one call in five
 /// failing with HTTP 500. Twelve users rather than hundreds keep this under a minute: the
 /// rules exercised (limiter, SDK retries, throttles) do not depend on the count.
@@ -46,7 +49,7 @@ async fn throttled_and_failing_calls_still_end_in_the_exact_state() {
     let options = Options {
         throttle: Some(EmulatorQuota::connect_default()),
         server_error_rate: 0.2,
-        eventual_consistency: Some(Duration::from_millis(500)),
+        eventual_consistency: Some(LAG),
         ..Options::default()
     };
     let w = World::with_options("throttled", options, "SAML").await;
@@ -67,7 +70,10 @@ async fn throttled_and_failing_calls_still_end_in_the_exact_state() {
         w.calls("CreateUser")
     );
 
-    // Four leave, four join.
+    // Four leave, four join. The update comes once the listing shows the last created user, as
+    // a CloudFormation update would: a user the listing still misses is created once more and
+    // refused (409), which `an_update_right_after_the_create_waits_for_the_new_users` covers.
+    tokio::time::sleep(LAG).await;
     for (_, membership) in &first[..4] {
         w.leave(membership).await;
     }
@@ -159,6 +165,16 @@ async fn an_update_right_after_the_create_waits_for_the_new_users() {
     assert_eq!(counts(&updated), [0, 3, 0, 0, 0], "{updated:#}");
     assert_eq!(w.usernames(), expected(&[("c", 0..3)]));
     assert!(w.users().iter().all(|u| u.auto_accept && w.owned(u)));
+    assert_eq!(
+        w.emulator.answers("CreateUser", 200),
+        3,
+        "a user created twice: {:?}",
+        w.emulator.call_counts()
+    );
+    assert!(
+        w.emulator.answers("CreateUser", 409) > 0,
+        "the update's reads did not miss the new users, so this proved nothing about the lag"
+    );
 }
 
 /// With too little time, the import stops starting writes, answers FAILED with what was not
