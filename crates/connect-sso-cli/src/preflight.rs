@@ -56,7 +56,7 @@ pub mod names {
 }
 
 /// Every parameter of template.yaml (a test compares this list with the template).
-pub const PARAMETER_NAMES: [&str; 20] = [
+pub const PARAMETER_NAMES: [&str; 21] = [
     "ConnectInstanceAlias",
     "ConnectInstanceId",
     "IdentityCenterInstanceArn",
@@ -76,6 +76,7 @@ pub const PARAMETER_NAMES: [&str; 20] = [
     "AdoptExistingUsers",
     "SyncSchedule",
     "UserImportTimeout",
+    "OnImportDeadline",
     "LogRetentionInDays",
 ];
 

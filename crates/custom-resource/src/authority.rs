@@ -268,11 +268,7 @@ impl Authority {
         .await;
         match resource {
             Ok(Ok(Some(resource)))
-                if resource.physical_resource_id == background.physical_resource_id
-                    && matches!(
-                        resource.status.as_str(),
-                        "CREATE_COMPLETE" | "UPDATE_COMPLETE"
-                    ) =>
+                if holds_the_answer(&resource, &background.physical_resource_id) =>
             {
                 Ok(properties)
             }
@@ -320,6 +316,19 @@ impl Authority {
 
 /// Longest wait for DescribeStacks: the answer must still fit before the deadline.
 const STATUS_CHECK_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Whether the resource still holds the answer a background chain continues: complete with the
+/// physical id answered, or still in progress. CloudFormation records an answer some time after
+/// it arrives, so the first background run can find the resource in progress, with no physical
+/// id or the one from before an Update (our reading, MED); the stack was checked to be in the
+/// operation answered, in which nothing else changes the resource.
+fn holds_the_answer(resource: &stack_sync::ResourceState, answered_id: &str) -> bool {
+    match resource.status.as_str() {
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE" => resource.physical_resource_id == answered_id,
+        "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS" => true,
+        _ => false,
+    }
+}
 
 #[cfg(test)]
 mod tests {

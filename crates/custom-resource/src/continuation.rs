@@ -37,7 +37,7 @@ const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// CloudFormation's clock did, and a retried run later still.
 const SERVICE_TIMEOUT_MARGIN: Duration = Duration::from_secs(60);
 /// A run is only worth starting with at least this much time before the overall deadline.
-const SHORTEST_USEFUL_RUN: Duration = Duration::from_secs(10);
+pub(crate) const SHORTEST_USEFUL_RUN: Duration = Duration::from_secs(10);
 
 /// Time kept at the end of each run of a resource that may continue, to hand on: the hand-on's
 /// own bound ([`crate::relay::HAND_ON_TIMEOUT`]) plus room for calls still in flight.

@@ -19,6 +19,38 @@ use crate::response::{Answer, render};
 use crate::sender::ResponseSender;
 use crate::{CustomResource, Failure, Outcome, Request, Update, properties};
 
+/// A background run's way to ask again whether the stack is still in the operation answered.
+pub(crate) struct StillAnswered {
+    authority: Arc<Authority>,
+    envelope: Envelope,
+    background: Background,
+}
+
+impl StillAnswered {
+    /// Why the background work must stop (see [`Request::stop_reason`]); a failed check stops it
+    /// too.
+    pub async fn stop_reason(&self) -> Option<String> {
+        Box::pin(self.authority.check_background(
+            &self.envelope,
+            &self.background,
+            STILL_ANSWERED_WAIT,
+        ))
+        .await
+        .err()
+    }
+}
+
+impl std::fmt::Debug for StillAnswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StillAnswered")
+            .field("background", &self.background)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a between-batch check may wait for CloudFormation.
+const STILL_ANSWERED_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Physical ids of this prefix are answered to failed Creates; a Delete of one succeeds at once.
 pub const FAILED_CREATE_MARKER_PREFIX: &str = "custom-resource:create-failed:";
 
@@ -73,7 +105,7 @@ pub(crate) struct Dispatcher<R> {
     sender: ResponseSender,
     /// The checks that the event comes from this stack's CloudFormation; `None` only for
     /// in-process runs that send nothing ([`crate::response_document`]).
-    authority: Option<Authority>,
+    authority: Option<Arc<Authority>>,
     /// How a long-running resource's request is handed on; `None`: it cannot be.
     relay: Option<Arc<dyn Relay>>,
 }
@@ -103,7 +135,7 @@ impl<R: CustomResource> Dispatcher<R> {
     /// Obeys only events this stack's CloudFormation could have sent (see [`Authority`]).
     pub fn with_authority(self, authority: Authority) -> Self {
         Self {
-            authority: Some(authority),
+            authority: Some(Arc::new(authority)),
             ..self
         }
     }
@@ -447,6 +479,12 @@ impl<R: CustomResource> Dispatcher<R> {
             resource_type: run.envelope.resource_type.clone(),
             respond_by: self.work_until(run, answer_by),
             carried: run.envelope.carried.clone(),
+            answer_by: run
+                .carried
+                .background
+                .is_none()
+                .then(|| run.carried.answer_by()),
+            still_answered: self.still_answered(run),
         };
         let mut work = tokio::spawn(perform(handler, request, run.envelope.clone()));
         tokio::select! {
@@ -464,6 +502,17 @@ impl<R: CustomResource> Dispatcher<R> {
                     it was stopped so that this answer could still be delivered (raise the function's Timeout, or check the logs)".to_owned())
             }
         }
+    }
+
+    /// For a background run: the check the handler can repeat between batches of writes.
+    fn still_answered(&self, run: &Run<'_>) -> Option<Arc<StillAnswered>> {
+        let authority = self.authority.as_ref()?;
+        let background = run.carried.background.clone()?;
+        Some(Arc::new(StillAnswered {
+            authority: Arc::clone(authority),
+            envelope: run.envelope.clone(),
+            background,
+        }))
     }
 
     /// The handler's deadline: the time to answer kept, and for a long-running resource that

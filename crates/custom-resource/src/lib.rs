@@ -140,6 +140,11 @@ pub struct Request {
     pub respond_by: Instant,
     /// What the previous run of this request handed on; `None` in the first run.
     carried: Option<continuation::Carried>,
+    /// When CloudFormation must have its answer at the latest; `None` in the background (it has
+    /// it already).
+    answer_by: Option<Instant>,
+    /// In the background: how to check again that the stack is still in the operation answered.
+    still_answered: Option<Arc<dispatch::StillAnswered>>,
 }
 
 /// Why a request failed: CloudFormation is answered FAILED with the error's `{:#}` text (context
@@ -202,6 +207,32 @@ impl Request {
             resource_type: resource_type.into(),
             respond_by,
             carried: None,
+            answer_by: None,
+            still_answered: None,
+        }
+    }
+
+    /// Whether `work` more of the handler's time, spread over later runs, still fits before
+    /// CloudFormation must be answered: `false` means a long-running handler should answer now
+    /// ([`Continuation::answering`]) and go on in the background. Each later run loses part of
+    /// its time to the core's reserves (about a quarter of a 30 s run, less of a longer one), so
+    /// a quarter is added to `work`. Always `true` in the background.
+    pub fn fits_before_answer(&self, work: Duration) -> bool {
+        let Some(answer_by) = self.answer_by else {
+            return true;
+        };
+        let needed = work + work / 4 + continuation::SHORTEST_USEFUL_RUN;
+        Instant::now() + needed <= answer_by
+    }
+
+    /// In the background, why the work must stop now: the stack has left the operation that was
+    /// answered (an update, a rollback, a delete) or the resource is another one. Checked by the
+    /// core before each background run; a handler that writes in batches asks again between
+    /// them. `None` (go on) in the foreground, where CloudFormation waits for this request.
+    pub async fn stop_reason(&self) -> Option<String> {
+        match &self.still_answered {
+            Some(check) => check.stop_reason().await,
+            None => None,
         }
     }
 

@@ -40,7 +40,7 @@ use crate::execute::{Applied, Executor};
 use crate::limiter::{LimiterState, Quota, RateLimiter};
 use crate::plan::{Action, Owner, Plan, Profiles, Rule, Settings};
 use crate::progress::{Earlier, ImportState, ProgressRecorder, Writes};
-use crate::properties::{OnUserRemoved, Properties};
+use crate::properties::{OnDeadline, OnUserRemoved, Properties};
 
 /// How many problems the response lists (all of them are logged).
 const PROBLEMS_SHOWN: usize = 5;
@@ -295,7 +295,7 @@ impl Importer {
         properties: &Properties,
         deadline: Instant,
     ) -> anyhow::Result<Report> {
-        self.reconcile_checked(owner, properties, deadline, None)
+        self.reconcile_checked(owner, properties, deadline, Checkpoint::None)
             .await
     }
 
@@ -307,7 +307,7 @@ impl Importer {
         owner: &Owner,
         properties: &Properties,
         deadline: Instant,
-        checkpoint: Option<&stack_sync::Settled<'_>>,
+        checkpoint: Checkpoint<'_>,
     ) -> anyhow::Result<Report> {
         let prepared = self.prepare(owner, properties, deadline).await?;
         let mut report = Report::from_plan(&prepared.plan, properties.dry_run);
@@ -391,6 +391,17 @@ impl Importer {
             };
             let plan = plan::plan(&[], &users, &settings, owner);
             let found = plan.actions.len();
+            if round == 0 && found > 0 {
+                // Said before the first delete: a rollback of a large Create takes a while.
+                let estimate = progress::estimate(&plan.actions, self.options.quota);
+                tracing::info!(
+                    users = found,
+                    estimated_seconds = estimate.as_secs(),
+                    "deleting {found} users takes about {} at Connect's quota of {} requests/s",
+                    progress::human_duration(estimate),
+                    self.options.quota.requests_per_second
+                );
+            }
             report.retained = plan.retained.len();
             self.execute(
                 owner,
@@ -398,7 +409,7 @@ impl Importer {
                 plan.actions,
                 false,
                 deadline,
-                None,
+                Checkpoint::None,
                 &mut report,
             )
             .await;
@@ -467,7 +478,7 @@ impl Importer {
             .await
             .context("reading the instance's users (connect ListUsers/SearchUsers)")?;
         let plan = plan::plan(&members, &users, &settings, owner);
-        let estimate = progress::estimate(&plan, self.options.quota);
+        let estimate = progress::estimate(&plan.actions, self.options.quota);
         tracing::info!(
             instance_id = %instance_id,
             members = members.len(),
@@ -502,7 +513,7 @@ impl Importer {
         actions: Vec<Action>,
         adopt_existing: bool,
         deadline: Instant,
-        checkpoint: Option<&stack_sync::Settled<'_>>,
+        checkpoint: Checkpoint<'_>,
         report: &mut Report,
     ) {
         let executor = Executor {
@@ -512,18 +523,12 @@ impl Importer {
             adopt_existing,
             deadline,
         };
-        let batch_size = match checkpoint {
-            Some(_) => WRITES_BETWEEN_CHECKS,
-            None => usize::MAX,
-        };
+        let batch_size = checkpoint.batch_size();
         let mut outcomes = Vec::new();
         let mut actions = actions.into_iter().peekable();
         let mut first = true;
         while actions.peek().is_some() {
-            if !first
-                && let Some(checkpoint) = checkpoint
-                && let Some(reason) = checkpoint.stop_reason().await
-            {
+            if !first && let Some(reason) = checkpoint.stop_reason().await {
                 tracing::warn!(%reason, "writes stopped between batches");
                 report.stopped = Some(reason);
                 report.not_done.extend(actions);
@@ -699,9 +704,38 @@ impl Importer {
     }
 }
 
-/// Writes made between two checks of the stack in a scheduled sync (about 25 s at Connect's
-/// 2 requests a second; each check is two CloudFormation reads).
+/// Writes made between two checks of the stack in a scheduled sync or a background run (about
+/// 25 s at Connect's 2 requests a second; each check is two CloudFormation reads).
 pub const WRITES_BETWEEN_CHECKS: usize = 50;
+
+/// Who is asked, between batches of writes, whether the import may go on.
+#[derive(Clone, Copy)]
+pub enum Checkpoint<'a> {
+    /// Nobody: CloudFormation waits for this request, so nothing else runs on the stack.
+    None,
+    /// A scheduled sync: the stack must still be settled.
+    Sync(&'a stack_sync::Settled<'a>),
+    /// A run after CloudFormation was answered: the stack must still be in that operation.
+    Background(&'a Request),
+}
+
+impl Checkpoint<'_> {
+    /// Why the writes must stop now, `None` to go on.
+    async fn stop_reason(&self) -> Option<String> {
+        match self {
+            Self::None => None,
+            Self::Sync(settled) => settled.stop_reason().await,
+            Self::Background(request) => request.stop_reason().await,
+        }
+    }
+
+    fn batch_size(&self) -> usize {
+        match self {
+            Self::None => usize::MAX,
+            Self::Sync(_) | Self::Background(_) => WRITES_BETWEEN_CHECKS,
+        }
+    }
+}
 
 /// Says where the directory was read, after what went wrong: Identity Center answers a call from
 /// the wrong account or region as if the group or store did not exist.
@@ -932,9 +966,21 @@ impl ConnectUserImport {
         self.importer
             .progress()
             .begin(request.request_type.as_str(), done_before.earlier(request));
+        // In the background, the stack is checked again between batches: an update, a rollback
+        // or a delete stops the writes within one batch.
+        let checkpoint = if request.in_background() {
+            Checkpoint::Background(request)
+        } else {
+            Checkpoint::None
+        };
         let report = match self
             .importer
-            .reconcile(&Owner::of(request), properties, request.respond_by)
+            .reconcile_checked(
+                &Owner::of(request),
+                properties,
+                request.respond_by,
+                checkpoint,
+            )
             .await
         {
             Ok(report) => report,
@@ -952,6 +998,25 @@ impl ConnectUserImport {
             outcome.data = report.data();
             return Ok(Step::Done(outcome));
         }
+        if let Some(reason) = &report.stopped {
+            // Only a background run stops between batches; the next deployment or sync takes over.
+            return Err(anyhow!(
+                "the import stopped between batches: {reason}; {}; {} writes not made: the next \
+                 deployment or scheduled sync makes them",
+                report.summary(),
+                report.not_done.len()
+            )
+            .into());
+        }
+        let state = done_before.next(&report, self.importer.limiter_state());
+        let remaining = progress::estimate(&report.not_done, self.importer.quota());
+        if properties.on_deadline == OnDeadline::ContinueInBackground
+            && !request.fits_before_answer(remaining)
+        {
+            return self
+                .answer_and_continue(request, id, &report, &state, remaining)
+                .await;
+        }
         // The core decides whether there is room for another run; if there is not, it answers
         // FAILED with the progress text below.
         self.importer
@@ -966,8 +1031,47 @@ impl ConnectUserImport {
         // An unfinished Create keeps its id, so a rollback's Delete removes the users it made.
         Ok(Step::Continue(Continuation::new(
             id,
-            &done_before.next(&report, self.importer.limiter_state()),
+            &state,
             progress(&report),
+        )?))
+    }
+
+    /// The rest would not fit before CloudFormation stops waiting: answer SUCCESS now with what
+    /// is done (`ImportComplete` false, `UsersRemaining`), and go on in the background.
+    async fn answer_and_continue(
+        &self,
+        request: &Request,
+        id: String,
+        report: &Report,
+        state: &DoneBefore,
+        remaining: Duration,
+    ) -> Result<Step, Failure> {
+        let note = format!(
+            "CloudFormation answered with {}; the remaining {} writes (about {}) go on in the background",
+            report.summary(),
+            report.not_done.len(),
+            progress::human_duration(remaining)
+        );
+        tracing::info!(
+            writes_remaining = report.not_done.len(),
+            estimated_seconds = remaining.as_secs(),
+            "{note}"
+        );
+        self.importer
+            .progress()
+            .finish(
+                ImportState::Continuing,
+                report.not_done.len(),
+                Some(note),
+                request.respond_by,
+            )
+            .await;
+        let mut outcome = Outcome::new(id);
+        outcome.data = report.data();
+        Ok(Step::Continue(Continuation::answering(
+            outcome,
+            state,
+            progress(report),
         )?))
     }
 }

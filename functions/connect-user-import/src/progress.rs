@@ -140,11 +140,11 @@ pub struct Earlier {
     pub done: Writes,
 }
 
-/// How long a plan's writes take at the quota: each operation's calls less its burst, at its
-/// rate, one operation after the other (the import deletes, then updates, then creates).
-pub fn estimate(plan: &Plan, quota: Quota) -> Duration {
+/// How long writes take at the quota: each operation's calls less its burst, at its rate, one
+/// operation after the other (the import deletes, then updates, then creates).
+pub fn estimate(actions: &[Action], quota: Quota) -> Duration {
     let mut calls: std::collections::BTreeMap<&'static str, usize> = Default::default();
-    for action in &plan.actions {
+    for action in actions {
         match action {
             Action::Create { .. } => *calls.entry("CreateUser").or_default() += 1,
             Action::Delete { .. } => *calls.entry("DeleteUser").or_default() += 1,
@@ -245,7 +245,7 @@ impl ProgressRecorder {
 
     /// The run has planned: records the plan and its estimate, and says it in the log.
     pub async fn planned(&self, instance_id: &str, plan: &Plan, quota: Quota, deadline: Instant) {
-        let estimate = estimate(plan, quota);
+        let estimate = estimate(&plan.actions, quota);
         let now = epoch_seconds();
         let progress = {
             let mut recording = self.recording();
@@ -538,7 +538,7 @@ mod tests {
         };
         // (500 − 5 burst) / 2 per second.
         assert_eq!(
-            estimate(&plan, Quota::CONNECT_DEFAULT),
+            estimate(&plan.actions, Quota::CONNECT_DEFAULT),
             Duration::from_secs_f64(247.5)
         );
         assert_eq!(human_duration(Duration::from_secs_f64(247.5)), "4 min 7 s");

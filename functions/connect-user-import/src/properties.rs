@@ -54,6 +54,8 @@ pub struct Properties {
     pub after_contact_work_time_limit: u32,
     #[serde(default)]
     pub on_user_removed: OnUserRemoved,
+    #[serde(default)]
+    pub on_deadline: OnDeadline,
     #[serde(default, deserialize_with = "lenient::bool")]
     pub adopt_existing: bool,
     #[serde(default, deserialize_with = "lenient::bool")]
@@ -105,6 +107,18 @@ pub enum OnUserRemoved {
     #[default]
     Delete,
     Retain,
+}
+
+/// What an import that cannot finish before CloudFormation stops waiting (the custom resource's
+/// ServiceTimeout, at most an hour) does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum OnDeadline {
+    /// Answer SUCCESS with what is done (`ImportComplete` false, `UsersRemaining`) and finish in
+    /// the background while the stack stays in that operation.
+    #[default]
+    ContinueInBackground,
+    /// Answer FAILED when the hour is up: on a Create, the rollback deletes the users made.
+    Fail,
 }
 
 fn default_security_profiles() -> SecurityProfiles {
@@ -300,6 +314,12 @@ mod tests {
         let e = parse(json!({"InstanceId": "a", "Groups": ["g"], "OnUserRemoved": "Keep"}))
             .unwrap_err();
         assert!(e.contains("Delete") && e.contains("Retain"), "{e}");
+        let e =
+            parse(json!({"InstanceId": "a", "Groups": ["g"], "OnDeadline": "Wait"})).unwrap_err();
+        assert!(
+            e.contains("OnDeadline") && e.contains("ContinueInBackground") && e.contains("Fail"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -9,10 +9,10 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use stack_sync::{ScheduledSync, Settled, Summary, SyncTarget, Synced};
 
-use crate::ConnectUserImport;
 use crate::plan::Owner;
 use crate::progress::{Earlier, ImportState};
 use crate::properties::Properties;
+use crate::{Checkpoint, ConnectUserImport};
 
 pub async fn run(
     resource: &ConnectUserImport,
@@ -70,7 +70,7 @@ impl ScheduledSync for ConnectUserImport {
                 &Owner::new(&owner.stack_id, &owner.logical_resource_id),
                 &properties,
                 respond_by,
-                Some(settled),
+                Checkpoint::Sync(settled),
             )
             .await
         {

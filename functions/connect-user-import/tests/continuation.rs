@@ -204,8 +204,10 @@ async fn two_thousand_users_across_runs_with_a_crash_end_exactly_with_one_respon
     );
 }
 
-/// When the end cannot be reached before the ServiceTimeout, the last run answers FAILED with
-/// how far it got, keeping the physical id (a rollback Delete then removes what was made).
+/// With `OnDeadline: Fail`, when the end cannot be reached before the ServiceTimeout, the last
+/// run answers FAILED with how far it got, keeping the physical id (a rollback Delete then removes
+/// what was made). (By default it answers SUCCESS in time and goes on in the background:
+/// `tests/tests/import_past_the_deadline.rs` at the workspace root.)
 #[tokio::test]
 async fn an_import_that_cannot_end_in_time_fails_early_with_how_far_it_got() {
     let w = World::new("out-of-time").await;
@@ -224,7 +226,7 @@ async fn an_import_that_cannot_end_in_time_fails_early_with_how_far_it_got() {
     );
     // ServiceTimeout 28 s: the answer is due 7 s before it, 21 s after the first run starts; a
     // run is not started with less than 10 s left, so the runs of ~4 s stop after ~12 s.
-    let props = w.props(json!({"ServiceTimeout": "28"}));
+    let props = w.props(json!({"ServiceTimeout": "28", "OnDeadline": "Fail"}));
     let started = Instant::now();
     let mut event = w.create_event(&props);
     let mut runs = 0;

@@ -14,7 +14,7 @@ use connect_emulator::{Options, Quota as EmulatorQuota};
 use connect_user_import::limiter::Quota;
 use connect_user_import::plan::{Action, Owner};
 use connect_user_import::properties::Properties;
-use connect_user_import::{ImportOptions, Importer, Report};
+use connect_user_import::{Checkpoint, ImportOptions, Importer, Report};
 use futures::StreamExt;
 use serde_json::json;
 use support::{LOGICAL_ID, World};
@@ -93,7 +93,7 @@ async fn execute(
             actions,
             false,
             Instant::now() + Duration::from_secs(120),
-            None,
+            Checkpoint::None,
             &mut report,
         )
         .await;

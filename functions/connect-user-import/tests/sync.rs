@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connect_user_import::ConnectUserImport;
+use connect_user_import::{Checkpoint, ConnectUserImport};
 use custom_resource::CustomResource;
 use local_lambda::StackStatus;
 use serde_json::{Value, json};
@@ -347,7 +347,7 @@ async fn a_sync_stops_between_batches_when_the_stack_starts_changing() {
         &owner,
         &properties,
         Instant::now() + Duration::from_secs(60),
-        Some(&checkpoint),
+        Checkpoint::Sync(&checkpoint),
     );
     let deploy = async {
         while w.users().is_empty() {
