@@ -21,14 +21,17 @@ const RESOURCE_TYPE: &str = "Custom::ConnectUserImport";
 const RATE: f64 = 4.0;
 const BURST: u32 = 5;
 /// CloudFormation's wait for one answer, shortened from the hour.
-const SERVICE_TIMEOUT_SECONDS: u64 = 40;
+const SERVICE_TIMEOUT_SECONDS: u64 = 60;
 /// Each run's Lambda timeout.
-const RUN_TIMEOUT: Duration = Duration::from_secs(12);
-/// Directory users: 25 s of writes at the quota, more than the 30 s the chain has to answer
-/// leaves once the first run's start-up and planning are paid.
-const AGENTS: usize = 100;
+const RUN_TIMEOUT: Duration = Duration::from_secs(20);
+/// Directory users: 40 s of writes at the quota; CloudFormation's answer is due 45 s after the
+/// first run starts (the ServiceTimeout less its quarter), and the first run of 20 s makes about
+/// 50, so the rest no longer fits after it.
+const AGENTS: usize = 160;
 
 struct Scene {
+    /// The SSM parameter (in moto) the import records its progress in.
+    progress_parameter: String,
     connect: connect_emulator::Emulator,
     instance: connect_emulator::Instance,
     store: String,
@@ -69,6 +72,10 @@ impl Scene {
         stacks.set_stack(OUR_STACK, "CREATE_IN_PROGRESS");
         stacks.set_resource(OUR_STACK, "Users", "", RESOURCE_TYPE, "CREATE_IN_PROGRESS");
         Scene {
+            progress_parameter: format!(
+                "/connect-sso/{}/user-import-progress",
+                test_support::unique(test)
+            ),
             connect,
             instance,
             store,
@@ -105,6 +112,11 @@ impl Scene {
             ("AWS_ENDPOINT_URL_CLOUDFORMATION", self.stacks.endpoint()),
             ("CONNECT_REQUESTS_PER_SECOND", RATE.to_string()),
             ("CONNECT_REQUEST_BURST", BURST.to_string()),
+            (
+                "CONNECT_SSO_PROGRESS_PARAMETER",
+                self.progress_parameter.clone(),
+            ),
+            ("AWS_ENDPOINT_URL_SSM", test_support::moto_endpoint()),
         ]
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value))
@@ -192,6 +204,37 @@ impl Scene {
     }
 }
 
+/// What `connect-sso status --parameter <the import's> --json [extra]` prints: its last JSON line.
+async fn status(scene: &Scene, extra: &[&str]) -> Value {
+    let binary = local_lambda::workspace_binary("connect-sso").expect("built");
+    let output = tokio::process::Command::new(binary)
+        .args(["status", "--parameter", &scene.progress_parameter, "--json"])
+        .args(extra)
+        .env("AWS_ENDPOINT_URL", test_support::moto_endpoint())
+        .env("AWS_REGION", test_support::REGION)
+        .env("AWS_ACCESS_KEY_ID", test_support::ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .expect("connect-sso status ends")
+        .expect("connect-sso status runs");
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // --watch prints one line per change; without it, one pretty document.
+    let last = if extra.contains(&"--watch") {
+        text.lines().last().unwrap_or_default().to_owned()
+    } else {
+        text
+    };
+    serde_json::from_str(&last).unwrap_or_else(|error| panic!("{error}: {last}"))
+}
+
 fn output(answer: &Value, key: &str) -> String {
     answer["Data"][key].as_str().unwrap_or_default().to_owned()
 }
@@ -226,8 +269,20 @@ async fn a_create_past_the_deadline_answers_in_time_and_finishes_in_the_backgrou
     assert!(created > 0 && remaining > 0, "{answer:#}");
     assert_eq!(created + remaining, AGENTS, "{answer:#}");
     assert_eq!(answer["PhysicalResourceId"], scene.physical_id());
+    // What an operator sees meanwhile: the import goes on.
+    let going_on = status(&scene, &[]).await;
+    assert!(
+        matches!(going_on["state"].as_str(), Some("Continuing" | "Importing")),
+        "{going_on:#}"
+    );
+    assert!(going_on["remaining"].as_u64() > Some(0), "{going_on:#}");
 
     scene.wait_idle().await;
+    // `--watch` ends once the record is final: the background runs recorded the end.
+    let finished = status(&scene, &["--watch"]).await;
+    assert_eq!(finished["state"], "Complete", "{finished:#}");
+    assert_eq!(finished["remaining"], 0, "{finished:#}");
+    assert_eq!(finished["done"]["create"], AGENTS, "{finished:#}");
     assert_eq!(scene.usernames(), scene.directory(test));
     assert_eq!(
         scene.connect.answers("CreateUser", 200),
