@@ -6,7 +6,6 @@
 //! Recording never holds the import up: a write runs beside the import (one at a time), and a
 //! failed write is logged and forgotten (the next one carries the whole state again).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -179,7 +178,9 @@ pub fn human_duration(duration: Duration) -> String {
 pub struct ProgressRecorder {
     target: Option<Target>,
     state: Mutex<Recording>,
-    writing: Arc<AtomicBool>,
+    /// Held while a write is in flight: writes go one at a time, so the last one made is the
+    /// last one stored (two overlapping PutParameter calls may land in either order).
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
@@ -401,26 +402,27 @@ impl ProgressRecorder {
         let Some(target) = self.target.clone() else {
             return;
         };
-        if self.writing.swap(true, Ordering::AcqRel) {
+        let Ok(writing) = Arc::clone(&self.writing).try_lock_owned() else {
             return;
-        }
-        let writing = Arc::clone(&self.writing);
+        };
         tokio::spawn(async move {
             target.put(&progress).await;
-            writing.store(false, Ordering::Release);
+            drop(writing);
         });
     }
 
-    /// Writes and waits (bounded): the last record of a run must not be lost with the process.
+    /// Writes and waits (bounded): the last record of a run must not be lost with the process,
+    /// nor overwritten by an earlier write still in flight (it waits for that one first).
     async fn write_now(&self, progress: ImportProgress, deadline: Instant) {
         let Some(target) = &self.target else {
             return;
         };
         let by = deadline.min(Instant::now() + LAST_WRITE_TIME);
-        if tokio::time::timeout_at(by.into(), target.put(&progress))
-            .await
-            .is_err()
-        {
+        let in_turn = async {
+            let _writing = self.writing.lock().await;
+            target.put(&progress).await;
+        };
+        if tokio::time::timeout_at(by.into(), in_turn).await.is_err() {
             tracing::warn!(parameter = %target.parameter, "the import's progress was not recorded in time");
         }
         self.recording().last_write = Some(Instant::now());
@@ -545,6 +547,65 @@ mod tests {
         assert_eq!(
             human_duration(Duration::from_secs(3 * 3600 + 120)),
             "3 h 2 min"
+        );
+    }
+
+    /// An SSM stand-in that stores each PutParameter's state when the call "lands": a record
+    /// still `Importing` lands `slow_importing` late, as a slow request may.
+    async fn ssm_stand_in(slow_importing: Duration) -> (String, Arc<Mutex<Vec<String>>>) {
+        let landed: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stored = Arc::clone(&landed);
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::post(move |body: String| {
+                let stored = Arc::clone(&stored);
+                async move {
+                    let request: serde_json::Value = serde_json::from_str(&body).unwrap();
+                    let record: ImportProgress =
+                        serde_json::from_str(request["Value"].as_str().unwrap()).unwrap();
+                    if record.state == ImportState::Importing {
+                        tokio::time::sleep(slow_importing).await;
+                    }
+                    stored.lock().unwrap().push(format!("{:?}", record.state));
+                    r#"{"Version":1,"Tier":"Standard"}"#
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (endpoint, landed)
+    }
+
+    #[tokio::test]
+    async fn the_last_record_of_a_run_is_the_one_stored_even_behind_a_slow_write() {
+        let (endpoint, landed) = ssm_stand_in(Duration::from_millis(400)).await;
+        let config = test_support::sdk_config(Some(&endpoint)).await;
+        let recorder = ProgressRecorder::to_parameter(
+            aws_sdk_ssm::Client::new(&config),
+            "/connect-sso/test/progress".to_owned(),
+        );
+        recorder.begin("Create", Earlier::default());
+        let plan = Plan {
+            actions: vec![write("a")],
+            ..Plan::default()
+        };
+        let far = Instant::now() + Duration::from_secs(30);
+        recorder
+            .planned("inst", &plan, Quota::CONNECT_DEFAULT, far)
+            .await;
+        recorder.wrote(Some(WriteKind::Delete), None);
+        // A progress write in the background, still in flight when the run ends.
+        let Some(importing) = recorder.current() else {
+            panic!("no progress after planning");
+        };
+        recorder.write_beside(importing);
+        recorder.finish(ImportState::Complete, 0, None, far).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            *landed.lock().unwrap(),
+            ["Importing", "Importing", "Complete"],
+            "the record a watcher reads last must be the run's last"
         );
     }
 
