@@ -1,5 +1,5 @@
 //! An import larger than CloudFormation's wait, on the compiled connect-user-import binary as
-//! Lambda runs it, at the emulated Connect quota, with the wait (ServiceTimeout) shortened to 40 s:
+//! Lambda runs it, at the emulated Connect quota, with the wait (ServiceTimeout) shortened to 60 s:
 //! the Create is answered SUCCESS in time with `ImportComplete` false and what remains, the rest
 //! is imported in the background, and the end state is the directory exactly; an Update during
 //! the background run stops it and its own import takes over.

@@ -474,6 +474,7 @@ impl<R: CustomResource> Dispatcher<R> {
         let request = Request {
             request_type: run.envelope.request_type.clone(),
             stack_id: run.envelope.stack_id.clone(),
+            stack: arn::StackId::parse(&run.envelope.stack_id),
             request_id: run.envelope.request_id.clone(),
             logical_resource_id: run.envelope.logical_resource_id.clone(),
             resource_type: run.envelope.resource_type.clone(),

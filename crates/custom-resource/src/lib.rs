@@ -98,6 +98,7 @@ mod logging;
 mod properties;
 mod relay;
 mod response;
+pub mod retry;
 mod runtime;
 mod sender;
 pub mod value;
@@ -131,6 +132,8 @@ pub struct Request {
     pub request_type: RequestType,
     /// The stack's ARN: `arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>`.
     pub stack_id: String,
+    /// `stack_id` read as a stack ARN, when it is one.
+    stack: Option<arn::StackId>,
     pub request_id: String,
     pub logical_resource_id: String,
     pub resource_type: String,
@@ -199,9 +202,11 @@ impl Request {
         resource_type: impl Into<String>,
         respond_by: Instant,
     ) -> Self {
+        let stack_id = stack_id.into();
         Self {
             request_type,
-            stack_id: stack_id.into(),
+            stack: arn::StackId::parse(&stack_id),
+            stack_id,
             request_id: String::new(),
             logical_resource_id: logical_resource_id.into(),
             resource_type: resource_type.into(),
@@ -266,22 +271,26 @@ impl Request {
 
     /// The stack name, taken from the stack ARN (the whole id when it is not an ARN).
     pub fn stack_name(&self) -> &str {
-        self.stack_id_part(1).unwrap_or(&self.stack_id)
+        self.stack
+            .as_ref()
+            .map_or(&self.stack_id, arn::StackId::name)
     }
 
     /// The stack's unique id (the last part of its ARN), stable for the stack's lifetime.
     pub fn stack_guid(&self) -> &str {
-        self.stack_id_part(2).unwrap_or(&self.stack_id)
+        self.stack
+            .as_ref()
+            .map_or(&self.stack_id, arn::StackId::guid)
     }
 
     /// The region in the stack ARN, when it is one.
     pub fn stack_region(&self) -> Option<&str> {
-        self.stack_id.split(':').nth(3).filter(|r| !r.is_empty())
+        self.stack.as_ref().and_then(arn::StackId::region)
     }
 
     /// The account in the stack ARN, when it is one.
     pub fn stack_account(&self) -> Option<&str> {
-        self.stack_id.split(':').nth(4).filter(|a| !a.is_empty())
+        self.stack.as_ref().and_then(arn::StackId::account)
     }
 
     /// Tags that mark an object as made by this stack's resource (see [`Owner::ownership_tags`]).
@@ -295,14 +304,6 @@ impl Request {
     /// Whether `tags` (key, value pairs) carry this resource's ownership tags.
     pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
         self.owner().owns(tags)
-    }
-
-    fn stack_id_part(&self, index: usize) -> Option<&str> {
-        let resource = self.stack_id.split(':').nth(5)?;
-        resource
-            .split('/')
-            .nth(index)
-            .filter(|part| !part.is_empty())
     }
 }
 

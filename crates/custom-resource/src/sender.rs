@@ -1,15 +1,21 @@
 //! The response PUT to the pre-signed ResponseURL: status-checked, retried, bounded by the deadline.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use backon::Retryable;
+
 use crate::logging::redact_url;
+
+/// Shortest time worth an attempt: with less left before the deadline, none is made.
+const SHORTEST_ATTEMPT: Duration = Duration::from_millis(50);
 
 /// How hard to try to deliver a response.
 #[derive(Debug, Clone)]
 pub struct SendPolicy {
     pub max_attempts: u32,
-    /// Backoff before the second attempt; doubled each time, with full jitter.
+    /// Ceiling of the wait before the second attempt; doubled each time, with full jitter.
     pub first_backoff: Duration,
     pub connect_timeout: Duration,
     /// Upper bound for one attempt (always also bounded by the deadline).
@@ -87,14 +93,16 @@ impl ResponseSender {
             last_error,
         })?;
         let target = redact_url(url);
-        let mut last_error = "the deadline had already passed".to_owned();
-        let mut attempts = 0;
-        while attempts < self.policy.max_attempts {
+        if deadline.saturating_duration_since(Instant::now()) < SHORTEST_ATTEMPT {
+            return Err(DeliveryFailed {
+                attempts: 0,
+                last_error: "the deadline had already passed".to_owned(),
+            });
+        }
+        let attempts = AtomicU32::new(0);
+        let put = || async {
+            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining < Duration::from_millis(50) {
-                break;
-            }
-            attempts += 1;
             let outcome = client
                 .put(url)
                 .timeout(remaining.min(self.policy.attempt_timeout))
@@ -103,31 +111,31 @@ impl ResponseSender {
                 .await;
             match outcome {
                 Ok(reply) if reply.status().is_success() => {
-                    tracing::info!(target_url = %target, attempts, status = reply.status().as_u16(), bytes = body.len(), "response delivered");
-                    return Ok(attempts);
+                    tracing::info!(target_url = %target, attempts = attempt, status = reply.status().as_u16(), bytes = body.len(), "response delivered");
+                    Ok(attempt)
                 }
-                Ok(reply) => last_error = format!("HTTP {}", reply.status()),
-                Err(error) => last_error = describe(&error),
+                Ok(reply) => Err(format!("HTTP {}", reply.status())),
+                Err(error) => Err(describe(&error)),
             }
-            tracing::warn!(target_url = %target, attempt = attempts, error = %last_error, "response PUT failed");
-            let backoff = self.backoff(attempts);
-            if Instant::now() + backoff >= deadline {
-                break;
-            }
-            tokio::time::sleep(backoff).await;
-        }
-        Err(DeliveryFailed {
-            attempts,
-            last_error,
+        };
+        let retries = self.policy.max_attempts.saturating_sub(1) as usize;
+        put.retry(crate::retry::delays_until(
+            self.policy.first_backoff,
+            retries,
+            deadline,
+            SHORTEST_ATTEMPT,
+        ))
+        .notify(|last_error, _| {
+            tracing::warn!(target_url = %target, attempt = attempts.load(Ordering::Relaxed), error = %last_error, "response PUT failed");
         })
-    }
-
-    fn backoff(&self, attempts_made: u32) -> Duration {
-        let ceiling = self
-            .policy
-            .first_backoff
-            .saturating_mul(1 << attempts_made.saturating_sub(1).min(10));
-        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+        .await
+        .map_err(|last_error| {
+            tracing::warn!(target_url = %target, attempt = attempts.load(Ordering::Relaxed), error = %last_error, "response PUT failed; no attempt left before the deadline");
+            DeliveryFailed {
+                attempts: attempts.load(Ordering::Relaxed),
+                last_error,
+            }
+        })
     }
 }
 

@@ -269,24 +269,37 @@ pub struct Owner {
     /// `arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>`.
     pub stack_id: String,
     pub logical_resource_id: String,
+    /// `stack_id` read as a stack ARN, when it is one.
+    stack: Option<arn::StackId>,
 }
 
 impl Owner {
     pub fn new(stack_id: impl Into<String>, logical_resource_id: impl Into<String>) -> Self {
+        let stack_id = stack_id.into();
         Self {
-            stack_id: stack_id.into(),
+            stack: arn::StackId::parse(&stack_id),
+            stack_id,
             logical_resource_id: logical_resource_id.into(),
         }
     }
 
     /// The stack name, from the stack ARN (the whole id when it is not an ARN).
     pub fn stack_name(&self) -> &str {
-        stack_id_part(&self.stack_id, 1).unwrap_or(&self.stack_id)
+        self.stack
+            .as_ref()
+            .map_or(&self.stack_id, arn::StackId::name)
     }
 
     /// The stack's unique id (the last part of its ARN), stable for the stack's lifetime.
     pub fn stack_guid(&self) -> &str {
-        stack_id_part(&self.stack_id, 2).unwrap_or(&self.stack_id)
+        self.stack
+            .as_ref()
+            .map_or(&self.stack_id, arn::StackId::guid)
+    }
+
+    /// The account in the stack ARN, when it is one.
+    pub fn stack_account(&self) -> Option<&str> {
+        self.stack.as_ref().and_then(arn::StackId::account)
     }
 
     /// Tags that mark an object as made by this resource: an object without them (or with other
@@ -305,16 +318,6 @@ impl Owner {
             .iter()
             .all(|wanted| tags.contains(wanted))
     }
-}
-
-/// Part `index` of the resource path of a stack ARN (`stack/<name>/<guid>`).
-fn stack_id_part(stack_id: &str, index: usize) -> Option<&str> {
-    stack_id
-        .split(':')
-        .nth(5)?
-        .split('/')
-        .nth(index)
-        .filter(|part| !part.is_empty())
 }
 
 /// One resource's scheduled sync: the domain step. [`run`] is the rest.

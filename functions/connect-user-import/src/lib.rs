@@ -659,12 +659,12 @@ impl Importer {
             .or_else(|| self.sdk_config.region().map(|region| region.as_ref()))
             .context("no IdentityCenterRegion given and the function has no AWS region")?
             .to_owned();
-        let (stack_name, logical_id, stack_account) = owner_names(owner);
+        let stack = owner.stack();
         let caller = Caller::select(
             &self.sdk_config,
             properties.identity_center_role()?.as_ref(),
-            &session_name(stack_name, logical_id),
-            stack_account,
+            &session_name(stack.stack_name(), &stack.logical_resource_id),
+            stack.stack_account(),
         )
         .await?;
         let config = caller.config(&self.sdk_config, &region);
@@ -741,25 +741,6 @@ impl Checkpoint<'_> {
 /// the wrong account or region as if the group or store did not exist.
 fn read_in(destination: &Destination) -> impl Fn(anyhow::Error) -> anyhow::Error + '_ {
     move |error| anyhow!("{error:#} (directory read in {destination})")
-}
-
-/// The stack name, logical id and account of the resource `owner` names (its ownership tags),
-/// for the role session name and the errors.
-fn owner_names(owner: &Owner) -> (&str, &str, Option<&str>) {
-    let tag = |key: &str| owner.tags.get(key).map(String::as_str).unwrap_or_default();
-    let stack_id = tag(custom_resource::OWNER_TAG_STACK_ID);
-    // arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>
-    let mut parts = stack_id.splitn(6, ':');
-    let account = parts.nth(4).filter(|account| !account.is_empty());
-    let stack_name = parts
-        .next()
-        .and_then(|resource| resource.split('/').nth(1))
-        .unwrap_or(stack_id);
-    (
-        stack_name,
-        tag(custom_resource::OWNER_TAG_LOGICAL_ID),
-        account,
-    )
 }
 
 /// The identity-store client: retries throttles after the `RetryAfterSeconds` the service asks

@@ -47,6 +47,15 @@ impl Owner {
         Self { tags }
     }
 
+    /// The stack and logical resource these tags name (for the role session name and errors).
+    pub fn stack(&self) -> stack_sync::Owner {
+        let tag = |key: &str| self.tags.get(key).map(String::as_str).unwrap_or_default();
+        stack_sync::Owner::new(
+            tag(custom_resource::OWNER_TAG_STACK_ID),
+            tag(custom_resource::OWNER_TAG_LOGICAL_ID),
+        )
+    }
+
     /// Same rule as `Request::owns`: every ownership tag present with this resource's value.
     pub fn owns(&self, tags: &BTreeMap<String, String>) -> bool {
         self.tags
@@ -298,27 +307,8 @@ pub fn plan(
     for user in desired {
         if let Some(existing) = by_name.get(user.username.as_str()) {
             matched.insert(existing.id.as_str());
-            let owned = owner.owns(&existing.tags);
-            if let Some(reason) = owner.refuse_claim(&existing.tags, settings.adopt_existing) {
-                plan.skipped.push(Skipped {
-                    name: user.username.clone(),
-                    reason,
-                });
-                continue;
-            }
-            let mut changes = differences(existing, &user);
-            if !owned {
-                changes.insert(0, Change::Claim);
-            }
-            if changes.is_empty() {
-                plan.unchanged.push(user.username);
-            } else {
-                updates.push(Action::Update {
-                    user_id: existing.id.clone(),
-                    user_arn: existing.arn.clone(),
-                    user,
-                    changes,
-                });
+            if let Some(update) = follow(existing, user, settings, owner, &mut plan) {
+                updates.push(update);
             }
         } else if let Some(variants) = by_folded_name.get(&user.username.to_lowercase()) {
             matched.extend(variants.iter().map(|variant| variant.id.as_str()));
@@ -361,6 +351,38 @@ pub fn plan(
     plan.actions.extend(updates);
     plan.actions.extend(creates);
     plan
+}
+
+/// The update that makes the Connect user `existing` (of the same username) follow `user`:
+/// `None` when nothing differs (recorded unchanged) or when another resource owns it (skipped).
+fn follow(
+    existing: &ExistingUser,
+    user: DesiredUser,
+    settings: &Settings,
+    owner: &Owner,
+    plan: &mut Plan,
+) -> Option<Action> {
+    if let Some(reason) = owner.refuse_claim(&existing.tags, settings.adopt_existing) {
+        plan.skipped.push(Skipped {
+            name: user.username,
+            reason,
+        });
+        return None;
+    }
+    let mut changes = differences(existing, &user);
+    if !owner.owns(&existing.tags) {
+        changes.insert(0, Change::Claim);
+    }
+    if changes.is_empty() {
+        plan.unchanged.push(user.username);
+        return None;
+    }
+    Some(Action::Update {
+        user_id: existing.id.clone(),
+        user_arn: existing.arn.clone(),
+        user,
+        changes,
+    })
 }
 
 /// What differs between a Connect user and the wanted one, in the order the calls are made.
@@ -448,83 +470,15 @@ fn desired_user(user: &DirectoryUser, settings: &Settings) -> Result<DesiredUser
         .iter()
         .find(|email| email.primary)
         .map(|email| email.value.trim());
-    let skip = |name: &str, reason: String, keep_existing: bool| NotImported {
-        name: name.to_owned(),
+    let username = importable_username(user, settings, primary_email)?;
+    // Skipped for this import's own settings: the user is still wanted, so kept if it exists.
+    let held = |reason: String| NotImported {
+        name: username.to_owned(),
         reason,
-        keep_existing,
+        keep_existing: true,
     };
-    let username = match settings.username_attribute {
-        UsernameAttribute::Email => primary_email.filter(|email| !email.is_empty()).ok_or_else(|| {
-            skip(
-                &user.user_name,
-                "has no primary email in the identity store, so its RoleSessionName (${user:email}) would be empty"
-                    .to_owned(),
-                false,
-            )
-        })?,
-        UsernameAttribute::UserName => user.user_name.as_str(),
-    };
-    if user.disabled {
-        return Err(skip(
-            username,
-            "is disabled in the identity store".to_owned(),
-            false,
-        ));
-    }
-    if let Err(problem) = check_username(username) {
-        return Err(skip(
-            username,
-            format!("is not a valid Connect username: {problem}"),
-            false,
-        ));
-    }
-
-    let matching: Vec<&Rule> = settings
-        .rules
-        .iter()
-        .filter(|rule| user.group_ids.contains(&rule.group_id))
-        .collect();
-    let rule_profiles: BTreeSet<String> = matching
-        .iter()
-        .filter_map(|rule| rule.security_profile_ids.as_ref())
-        .flatten()
-        .cloned()
-        .collect();
-    let security_profile_ids = if rule_profiles.is_empty() {
-        settings.defaults.security_profile_ids.clone()
-    } else {
-        rule_profiles
-    };
-    if security_profile_ids.len() > MAX_SECURITY_PROFILES {
-        return Err(skip(
-            username,
-            format!(
-                "its GroupRules add up to {} security profiles; Connect allows at most {MAX_SECURITY_PROFILES}",
-                security_profile_ids.len()
-            ),
-            true,
-        ));
-    }
-    let routing_profile_id = matching
-        .iter()
-        .find_map(|rule| rule.routing_profile_id.clone())
-        .unwrap_or_else(|| settings.defaults.routing_profile_id.clone());
-
-    let desk_phone_number = match settings.phone_type {
-        PhoneType::SoftPhone => None,
-        PhoneType::DeskPhone => match user.phone_number.as_deref().map(str::trim) {
-            Some(number) if is_e164(number) => Some(number.to_owned()),
-            _ => {
-                return Err(skip(
-                    username,
-                    "PhoneType DESK_PHONE needs the user's phone number in E.164 form (+ and 2 to 15 digits) in the identity store"
-                        .to_owned(),
-                    true,
-                ));
-            }
-        },
-    };
-
+    let (security_profile_ids, routing_profile_id) = profiles(user, settings).map_err(held)?;
+    let desk_phone_number = desk_phone_number(user, settings.phone_type).map_err(held)?;
     let (first_name, last_name) = names(user, username);
     let secondary_email = primary_email
         .or_else(|| user.emails.first().map(|email| email.value.trim()))
@@ -545,6 +499,94 @@ fn desired_user(user: &DirectoryUser, settings: &Settings) -> Result<DesiredUser
             desk_phone_number,
         },
     })
+}
+
+/// The Connect username of a directory user who can have one (enabled, a valid name).
+fn importable_username<'a>(
+    user: &'a DirectoryUser,
+    settings: &Settings,
+    primary_email: Option<&'a str>,
+) -> Result<&'a str, NotImported> {
+    let skip = |name: &str, reason: String| NotImported {
+        name: name.to_owned(),
+        reason,
+        keep_existing: false,
+    };
+    let username = match settings.username_attribute {
+        UsernameAttribute::Email => primary_email.filter(|email| !email.is_empty()).ok_or_else(|| {
+            skip(
+                &user.user_name,
+                "has no primary email in the identity store, so its RoleSessionName (${user:email}) would be empty"
+                    .to_owned(),
+            )
+        })?,
+        UsernameAttribute::UserName => user.user_name.as_str(),
+    };
+    if user.disabled {
+        return Err(skip(
+            username,
+            "is disabled in the identity store".to_owned(),
+        ));
+    }
+    if let Err(problem) = check_username(username) {
+        return Err(skip(
+            username,
+            format!("is not a valid Connect username: {problem}"),
+        ));
+    }
+    Ok(username)
+}
+
+/// The security profiles and routing profile of the rules `user`'s groups match (the
+/// defaults where none says), or why Connect would refuse them.
+fn profiles(
+    user: &DirectoryUser,
+    settings: &Settings,
+) -> Result<(BTreeSet<String>, String), String> {
+    let matching: Vec<&Rule> = settings
+        .rules
+        .iter()
+        .filter(|rule| user.group_ids.contains(&rule.group_id))
+        .collect();
+    let rule_profiles: BTreeSet<String> = matching
+        .iter()
+        .filter_map(|rule| rule.security_profile_ids.as_ref())
+        .flatten()
+        .cloned()
+        .collect();
+    let security_profile_ids = if rule_profiles.is_empty() {
+        settings.defaults.security_profile_ids.clone()
+    } else {
+        rule_profiles
+    };
+    if security_profile_ids.len() > MAX_SECURITY_PROFILES {
+        return Err(format!(
+            "its GroupRules add up to {} security profiles; Connect allows at most {MAX_SECURITY_PROFILES}",
+            security_profile_ids.len()
+        ));
+    }
+    let routing_profile_id = matching
+        .iter()
+        .find_map(|rule| rule.routing_profile_id.clone())
+        .unwrap_or_else(|| settings.defaults.routing_profile_id.clone());
+    Ok((security_profile_ids, routing_profile_id))
+}
+
+/// The desk phone number a DESK_PHONE user needs (none for soft phones), or why it is missing.
+fn desk_phone_number(
+    user: &DirectoryUser,
+    phone_type: PhoneType,
+) -> Result<Option<String>, String> {
+    match phone_type {
+        PhoneType::SoftPhone => Ok(None),
+        PhoneType::DeskPhone => match user.phone_number.as_deref().map(str::trim) {
+            Some(number) if is_e164(number) => Ok(Some(number.to_owned())),
+            _ => Err(
+                "PhoneType DESK_PHONE needs the user's phone number in E.164 form (+ and 2 to 15 digits) in the identity store"
+                    .to_owned(),
+            ),
+        },
+    }
 }
 
 /// First and last name: the given and family names, else the display name split at its first

@@ -12,7 +12,7 @@ use stack_sync::{ScheduledSync, Settled, Summary, SyncTarget, Synced};
 use crate::plan::Owner;
 use crate::progress::{Earlier, ImportState};
 use crate::properties::Properties;
-use crate::{Checkpoint, ConnectUserImport};
+use crate::{Checkpoint, ConnectUserImport, Report};
 
 pub async fn run(
     resource: &ConnectUserImport,
@@ -111,26 +111,32 @@ impl ScheduledSync for ConnectUserImport {
             problems = %report.problems_text(),
             "sync summary"
         );
-        let mut fields: serde_json::Map<String, Value> = report
-            .data()
-            .into_iter()
-            .map(|(key, value)| (key, Value::String(value)))
-            .collect();
-        fields.insert("NotDone".to_owned(), json!(report.not_done.len()));
-        if let Some(reason) = &report.stopped {
-            fields.insert("Stopped".to_owned(), json!(reason));
-        }
-        Ok(Synced::Done(Summary {
-            status,
-            fields,
-            metrics: vec![
-                ("UsersCreated", report.created as f64, "Count"),
-                ("UsersUpdated", report.updated as f64, "Count"),
-                ("UsersDeleted", report.deleted as f64, "Count"),
-                ("UsersSkipped", report.skipped as f64, "Count"),
-                ("SyncProblems", report.problems.len() as f64, "Count"),
-                ("SyncWritesNotDone", report.not_done.len() as f64, "Count"),
-            ],
-        }))
+        Ok(Synced::Done(summary(status, &report)))
+    }
+}
+
+/// The sync's summary line (the report's outputs, what was not done, why it stopped) and its
+/// metrics.
+fn summary(status: &'static str, report: &Report) -> Summary {
+    let mut fields: serde_json::Map<String, Value> = report
+        .data()
+        .into_iter()
+        .map(|(key, value)| (key, Value::String(value)))
+        .collect();
+    fields.insert("NotDone".to_owned(), json!(report.not_done.len()));
+    if let Some(reason) = &report.stopped {
+        fields.insert("Stopped".to_owned(), json!(reason));
+    }
+    Summary {
+        status,
+        fields,
+        metrics: vec![
+            ("UsersCreated", report.created as f64, "Count"),
+            ("UsersUpdated", report.updated as f64, "Count"),
+            ("UsersDeleted", report.deleted as f64, "Count"),
+            ("UsersSkipped", report.skipped as f64, "Count"),
+            ("SyncProblems", report.problems.len() as f64, "Count"),
+            ("SyncWritesNotDone", report.not_done.len() as f64, "Count"),
+        ],
     }
 }

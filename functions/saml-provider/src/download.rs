@@ -3,8 +3,10 @@
 //! errors. The metadata carries the certificates IAM will trust for sign-in to the account, so
 //! where it comes from is as important as what it says.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use backon::Retryable;
 use reqwest::StatusCode;
 use url::Url;
 
@@ -31,7 +33,7 @@ pub struct MetadataDownload {
     pub max_redirects: usize,
     /// Attempts in all (the first one included) on 5xx answers and network errors.
     pub attempts: u32,
-    /// Wait before the first retry; doubled before each further one.
+    /// Ceiling of the wait before the first retry; doubled before each further one (full jitter).
     pub first_backoff: Duration,
 }
 
@@ -73,33 +75,37 @@ impl MetadataDownload {
         let url = self.checked_url(url)?;
         let host = host_of(&url);
         let client = self.client()?;
-        let mut backoff = self.first_backoff;
-        let mut attempt = 1;
-        loop {
+        let attempts = AtomicU32::new(0);
+        let download = || async {
+            attempts.fetch_add(1, Ordering::Relaxed);
             let time_left = respond_by.saturating_duration_since(Instant::now());
-            let failure = match self.attempt(&client, &url, &host, time_left).await {
-                Ok(document) => return Ok(document),
-                Err(failure) => failure,
-            };
-            // Only retry when the wait and a connection attempt still fit before the deadline.
-            let retry_fits = respond_by.saturating_duration_since(Instant::now())
-                > backoff + self.connect_timeout;
-            if !failure.retryable || attempt >= self.attempts || !retry_fits {
-                let tries = if attempt > 1 {
-                    format!(" (after {attempt} attempts)")
-                } else {
-                    String::new()
+            self.attempt(&client, &url, &host, time_left).await
+        };
+        // A retry only when its wait and a connection attempt still fit before the deadline.
+        let retries = self.attempts.saturating_sub(1) as usize;
+        download
+            .retry(custom_resource::retry::delays_until(
+                self.first_backoff,
+                retries,
+                respond_by,
+                self.connect_timeout,
+            ))
+            .when(|failure| failure.retryable)
+            .notify(|failure, _| {
+                let attempt = attempts.load(Ordering::Relaxed);
+                tracing::warn!(%host, attempt, problem = %failure.message, "metadata download failed; retrying");
+            })
+            .await
+            .map_err(|failure| {
+                let tries = match attempts.load(Ordering::Relaxed) {
+                    1 => String::new(),
+                    attempts => format!(" (after {attempts} attempts)"),
                 };
-                anyhow::bail!(
+                anyhow::anyhow!(
                     "downloading the metadata from {host} failed{tries}: {}",
                     failure.message
-                );
-            }
-            tracing::warn!(%host, attempt, problem = %failure.message, "metadata download failed; retrying");
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
-            attempt += 1;
-        }
+                )
+            })
     }
 
     fn checked_url(&self, text: &str) -> anyhow::Result<Url> {
