@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use clap::{Args, Parser, Subcommand};
 use connect_user_import::limiter::Quota;
 use connect_user_import::properties::UsernameAttribute;
@@ -217,7 +217,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 /// The environment's SDK configuration, in `region` when given.
 async fn sdk_config(region: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = https_client::sdk::loader();
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));
     }
@@ -510,7 +510,7 @@ async fn run_preflight(args: PreflightArgs) -> anyhow::Result<u8> {
     deployment.user_quota = args.user_quota;
     let identity_center = match &args.identity_center_profile {
         Some(profile) => Some(
-            aws_config::defaults(BehaviorVersion::latest())
+            https_client::sdk::loader()
                 .profile_name(profile)
                 .region(Region::new(region.clone()))
                 .load()

@@ -199,7 +199,7 @@ async fn a_member_account_cannot_call_the_console_api_and_a_role_there_can() {
     parameters.insert("IdentityCenterRoleArn".to_owned(), role_arn.clone());
     let mut with_profile = operator(&world).await;
     with_profile.identity_center = Some(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        https_client::sdk::loader()
             .region(aws_config::Region::new(REGION))
             .credentials_provider(aws_credential_types::Credentials::new(
                 "identity-center-admin",

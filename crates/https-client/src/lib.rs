@@ -13,8 +13,8 @@
 //! - the AWS SDK gets [`sdk::http_client`] (feature `sdk`), or a whole `SdkConfig` from
 //!   [`sdk::load_config`], which also honours `AWS_ENDPOINT_URL*` as `aws_config` always does.
 //!
-//! rustls with the aws-lc-rs provider, the one the SDK and `reqwest` already link: no second
-//! crypto library, no OpenSSL.
+//! rustls with the ring provider, the only crypto library linked (no AWS-LC, no OpenSSL): the SDK
+//! and `reqwest` bring none of their own because every client starts here (docs/tls.md).
 
 use std::sync::{Arc, OnceLock};
 
@@ -50,12 +50,12 @@ pub fn build_client_config(extra_roots_pem: Option<&std::path::Path>) -> rustls:
     if let Some(path) = extra_roots_pem {
         add_pem_roots(&mut roots, path);
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
     {
         Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
-        // The aws-lc-rs provider supports TLS 1.2 and 1.3; this cannot happen, but a default
+        // The ring provider supports TLS 1.2 and 1.3; this cannot happen, but a default
         // configuration is still better than a panic on a request path.
         Err(error) => {
             tracing::error!(%error, "TLS provider rejected the default protocol versions");

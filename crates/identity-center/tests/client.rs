@@ -1,7 +1,7 @@
 //! The client against the Identity Center emulator: what goes on the wire, and how answers and
 //! errors come back.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use identity_center::model::{DisplayData, ServiceProviderConfig, Status};
 use identity_center::{ApplicationArn, IdentityCenter, Principal, PrincipalKind, RetryPolicy};
@@ -9,7 +9,7 @@ use identity_center_emulator::Emulator;
 use serde_json::{Value, json};
 
 async fn sdk_config(endpoint: &str, session_token: Option<&str>) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    https_client::sdk::loader()
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(

@@ -2,7 +2,7 @@
 //! own credentials, and the Identity Center calls (emulator) are signed with the assumed ones.
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use identity_center::access::session_name;
 use identity_center::{Caller, IdentityCenter, IdentityCenterRole, RetryPolicy};
@@ -161,7 +161,7 @@ async fn a_role_that_cannot_be_assumed_is_reported_naming_it() {
          </Error><RequestId>r</RequestId></ErrorResponse>",
     )
     .await;
-    let own = aws_config::defaults(BehaviorVersion::latest())
+    let own = https_client::sdk::loader()
         .region(Region::new("eu-central-1"))
         .endpoint_url(&sts)
         .retry_config(RetryConfig::standard().with_max_attempts(1))

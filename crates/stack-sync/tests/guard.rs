@@ -1,13 +1,13 @@
 //! The guard against CloudFormation's stand-in: a sync proceeds only on a settled stack.
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use local_lambda::StackStatus;
 use stack_sync::{StackGuard, Verdict};
 
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/abc";
 
 async fn guard(stand_in: &StackStatus) -> StackGuard {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = https_client::sdk::loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
             "testing", "testing", None, None, "test",

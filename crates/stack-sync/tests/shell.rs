@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use local_lambda::StackStatus;
 use serde_json::{Value, json};
 use stack_sync::{ScheduledSync, Settled, StackGuard, Summary, SyncRequest, SyncTarget, Synced};
@@ -54,7 +54,7 @@ impl ScheduledSync for Step {
 }
 
 async fn guard(stand_in: &StackStatus) -> StackGuard {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = https_client::sdk::loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
             "testing", "testing", None, None, "test",

@@ -43,7 +43,7 @@ impl TlsFront {
 
         let config = Arc::new(
             rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
+                rustls::crypto::ring::default_provider(),
             ))
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()

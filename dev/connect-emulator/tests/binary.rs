@@ -40,6 +40,7 @@ async fn the_binary_serves_the_instances_it_was_asked_for() {
 
     let config = aws_sdk_connect::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(https_client::sdk::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
         .endpoint_url(&endpoint)

@@ -1,4 +1,4 @@
-//! aws-sdk-ssoadmin configured the way the functions configure it (`aws_config::load_defaults`)
+//! aws-sdk-ssoadmin configured the way the functions configure it (`https_client::sdk::load_config`)
 //! reaches the emulator through AWS_ENDPOINT_URL_SSO_ADMIN. Alone in its test binary because it
 //! sets process environment variables.
 
@@ -16,7 +16,7 @@ async fn aws_endpoint_url_sso_admin_points_the_sdk_at_the_emulator() {
         std::env::remove_var("AWS_ENDPOINT_URL");
         std::env::remove_var("AWS_PROFILE");
     }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = https_client::sdk::load_config().await;
     let client = aws_sdk_ssoadmin::Client::new(&config);
     let instances = client.list_instances().send().await.unwrap();
     assert_eq!(

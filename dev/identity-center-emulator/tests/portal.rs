@@ -52,7 +52,11 @@ async fn the_metadata_url_serves_a_signed_entity_descriptor_once_local() {
     );
 
     // No Authorization header: the portal needs none.
-    let response = reqwest::get(&metadata_url).await.unwrap();
+    let response = test_support::http_client()
+        .get(&metadata_url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let xml = response.text().await.unwrap();
     assert_eq!(emulator.metadata_xml(&arn).as_deref(), Some(xml.as_str()));
@@ -77,7 +81,9 @@ async fn the_metadata_url_serves_a_signed_entity_descriptor_once_local() {
 
     // The same document until the certificate rotates.
     assert_eq!(
-        reqwest::get(&metadata_url)
+        test_support::http_client()
+            .get(&metadata_url)
+            .send()
             .await
             .unwrap()
             .text()
@@ -86,7 +92,9 @@ async fn the_metadata_url_serves_a_signed_entity_descriptor_once_local() {
         xml
     );
     assert!(emulator.rotate_certificate(&arn));
-    let rotated = reqwest::get(&metadata_url)
+    let rotated = test_support::http_client()
+        .get(&metadata_url)
+        .send()
         .await
         .unwrap()
         .text()
@@ -114,7 +122,9 @@ async fn metadata_urls_name_the_aws_portal_by_default_and_unknown_tokens_are_404
         .unwrap();
     // The document is still served locally under the same path.
     assert_eq!(
-        reqwest::get(format!("{}{path}", emulator.endpoint()))
+        test_support::http_client()
+            .get(format!("{}{path}", emulator.endpoint()))
+            .send()
             .await
             .unwrap()
             .status(),
@@ -123,13 +133,17 @@ async fn metadata_urls_name_the_aws_portal_by_default_and_unknown_tokens_are_404
 
     emulator.delete_application_out_of_band(&arn);
     assert_eq!(
-        reqwest::get(format!("{}{path}", emulator.endpoint()))
+        test_support::http_client()
+            .get(format!("{}{path}", emulator.endpoint()))
+            .send()
             .await
             .unwrap()
             .status(),
         404
     );
-    let garbage = reqwest::get(format!("{}/saml/metadata/not-base64!", emulator.endpoint()))
+    let garbage = test_support::http_client()
+        .get(format!("{}/saml/metadata/not-base64!", emulator.endpoint()))
+        .send()
         .await
         .unwrap();
     assert_eq!(garbage.status(), 404);

@@ -73,7 +73,7 @@ impl Recorder {
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
-                http: reqwest::Client::new(),
+                http: test_support::http_client(),
                 calls: Mutex::new(Vec::new()),
                 assumed: Mutex::new(HashMap::new()),
                 connect_tags: Mutex::new(None),

@@ -62,7 +62,7 @@ impl IamProxy {
     pub async fn start(moto_endpoint: &str) -> anyhow::Result<Self> {
         let state = Arc::new(ProxyState {
             moto: moto_endpoint.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: https_client::reqwest_builder().build()?,
             calls: Mutex::new(Vec::new()),
             tags: Mutex::new(HashMap::new()),
             faults: Mutex::new(Faults::default()),

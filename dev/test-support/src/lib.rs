@@ -4,12 +4,13 @@
 //! - [`moto_endpoint`]: where `scripts/with-moto` started moto (IAM, identity store, STS).
 //! - [`sdk_config`], [`sdk_config_signed_by`]: SDK configurations with dummy credentials in
 //!   [`REGION`], pointed at moto or an emulator.
+//! - [`http_client`]: a `reqwest` client on the shared TLS configuration.
 //! - [`unique`]: names no other test uses (the tests share one moto).
 //! - [`Stack`]: CloudFormation events of one stack, as CloudFormation sends them.
 //! - [`assumed_roles`], [`access_key_id`]: what moto's STS recorded, and who signed a request.
 //! - [`hung_endpoint`]: a server that accepts connections and never answers.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use serde_json::{Value, json};
 
@@ -38,7 +39,7 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
 /// The same, signing with `access_key_id`, so a test can tell whose credentials signed a request
 /// (see [`access_key_id`]).
 pub async fn sdk_config_signed_by(endpoint: Option<&str>, access_key_id: &str) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = https_client::sdk::loader()
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(
             access_key_id,
@@ -53,6 +54,14 @@ pub async fn sdk_config_signed_by(endpoint: Option<&str>, access_key_id: &str) -
     loader.load().await
 }
 
+/// A `reqwest` client as the functions build theirs (the shared TLS configuration): reqwest's own
+/// defaults bring no crypto provider in this workspace.
+pub fn http_client() -> reqwest::Client {
+    https_client::reqwest_builder()
+        .build()
+        .expect("a reqwest client on the shared TLS configuration")
+}
+
 /// `<prefix>-<16 hex digits>`: a name no other test uses.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:016x}", fastrand::u64(..))
@@ -60,7 +69,9 @@ pub fn unique(prefix: &str) -> String {
 
 /// moto's records of the AssumeRole calls (`role_arn`, `session_name`, `external_id`, ...).
 pub async fn assumed_roles() -> Vec<Value> {
-    let text = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+    let text = http_client()
+        .get(format!("{}/moto-api/data.json", moto_endpoint()))
+        .send()
         .await
         .and_then(reqwest::Response::error_for_status)
         .expect("moto's recorded data")

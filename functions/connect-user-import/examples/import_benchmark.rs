@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(500);
     let moto = std::env::var("MOTO_ENDPOINT")
         .map_err(|_| anyhow::anyhow!("MOTO_ENDPOINT is not set: run through scripts/with-moto"))?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = https_client::sdk::loader()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
             "bench", "bench", None, None, "bench",

@@ -37,7 +37,7 @@ impl RecordingProxy {
     async fn start(target: &str) -> Self {
         let state = Arc::new(ProxyState {
             target: target.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: test_support::http_client(),
             access_keys: Mutex::new(Vec::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

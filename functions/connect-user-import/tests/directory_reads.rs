@@ -144,7 +144,7 @@ async fn serve(shape: Shape) -> (String, Arc<Mutex<BTreeMap<String, u64>>>) {
 async fn read(shape: Shape) -> (BTreeMap<String, u64>, DirectoryReads) {
     let expected: BTreeSet<String> = shape.members.iter().map(|i| user_id(*i)).collect();
     let (endpoint, calls) = serve(shape).await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = https_client::sdk::loader()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
             "test", "test", None, None, "tests",
@@ -232,7 +232,7 @@ async fn read_with_ghost() -> (BTreeMap<String, u64>, DirectoryReads) {
         members: vec![10, 20, 10_000_000],
     };
     let (endpoint, calls) = serve(shape).await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = https_client::sdk::loader()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
             "test", "test", None, None, "tests",

@@ -60,7 +60,7 @@ pub struct HttpsServer {
 impl HttpsServer {
     pub async fn start(pki: &TestPki, content_type: &'static str, body: &'static str) -> Self {
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
+            rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
         .unwrap()

@@ -16,6 +16,7 @@ pub fn client(emulator: &Emulator) -> Client {
 pub fn client_with_retries(emulator: &Emulator, retry: RetryConfig) -> Client {
     let config = aws_sdk_connect::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(https_client::sdk::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
         .endpoint_url(emulator.endpoint())

@@ -35,7 +35,7 @@ impl Answer {
 
 /// POSTs `body` to `path` with exactly the given headers.
 pub async fn post(endpoint: &str, path: &str, headers: &[(&str, String)], body: &str) -> Answer {
-    let client = reqwest::Client::new();
+    let client = test_support::http_client();
     let mut request = client
         .post(format!("{endpoint}{path}"))
         .body(body.to_string());
@@ -118,7 +118,7 @@ pub fn application_arn(emulator: &Emulator, instance_id: &str) -> String {
 
 /// An sso-admin client on the emulator, with quick retries.
 pub async fn sso_admin(emulator: &Emulator) -> aws_sdk_ssoadmin::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = https_client::sdk::loader()
         .region(aws_sdk_ssoadmin::config::Region::new("us-east-1"))
         .endpoint_url(emulator.endpoint())
         .credentials_provider(aws_sdk_ssoadmin::config::Credentials::new(

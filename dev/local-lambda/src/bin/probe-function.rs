@@ -44,7 +44,8 @@ impl Probe {
             "late" => {
                 tokio::time::sleep(Duration::from_millis(properties.late_millis)).await;
                 if let Some(url) = &properties.side_effect_url {
-                    reqwest::Client::new()
+                    https_client::reqwest_builder()
+                        .build()?
                         .put(url)
                         .body(format!("late work of {id} finished"))
                         .send()

@@ -27,6 +27,7 @@ pub use test_support::{moto_endpoint, unique};
 pub fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
     let config = aws_sdk_iam::Config::builder()
         .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .http_client(https_client::sdk::http_client())
         .region(aws_sdk_iam::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_iam::config::Credentials::new(
             "testing", "testing", None, None, "tests",
