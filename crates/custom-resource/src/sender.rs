@@ -130,7 +130,7 @@ impl ResponseSender {
         })
         .await
         .map_err(|last_error| {
-            tracing::warn!(target_url = %target, attempt = attempts.load(Ordering::Relaxed), error = %last_error, "response PUT failed; no attempt left before the deadline");
+            tracing::warn!(target_url = %target, attempt = attempts.load(Ordering::Relaxed), error = %last_error, "response PUT failed; giving up (no attempt left, or no time for one)");
             DeliveryFailed {
                 attempts: attempts.load(Ordering::Relaxed),
                 last_error,
