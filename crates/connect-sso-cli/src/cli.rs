@@ -378,12 +378,12 @@ async fn run_plan(args: PlanArgs) -> anyhow::Result<u8> {
         .clone()
         .or_else(|| stack.as_ref().map(|s| s.stack_id.clone()));
     let owner = match &stack_id {
-        Some(stack_id) => plan::owner(stack_id, &args.logical_id),
+        Some(stack_id) => connect_user_import::plan::Owner::new(stack_id, &args.logical_id),
         None => {
             eprintln!(
                 "connect-sso: no --stack or --stack-id: every existing Connect user is treated as not made by the import"
             );
-            plan::owner("(no stack)", &args.logical_id)
+            connect_user_import::plan::Owner::new("(no stack)", &args.logical_id)
         }
     };
     let importer = Importer::new(

@@ -1,7 +1,6 @@
 //! `connect-sso plan`: what the user import would change, computed by the import itself
 //! ([`Importer::prepare`]: the same reads and the same diff), with nothing written.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -9,7 +8,6 @@ use connect_user_import::plan::{Action, Owner};
 use connect_user_import::progress::human_duration;
 use connect_user_import::properties::Properties;
 use connect_user_import::{Importer, Prepared};
-use custom_resource::{OWNER_TAG_LOGICAL_ID, OWNER_TAG_STACK_ID};
 use serde_json::{Map, Value, json};
 
 use crate::stack::DeployedStack;
@@ -22,16 +20,6 @@ const CLOUDFORMATION_WAIT: Duration = Duration::from_secs(3600);
 
 /// Properties that only the CloudFormation envelope carries, not the import.
 const ENVELOPE_KEYS: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
-
-/// The ownership tags the import puts on users it creates for `stack_id`'s `logical_id`.
-pub fn owner(stack_id: &str, logical_id: &str) -> Owner {
-    Owner {
-        tags: BTreeMap::from([
-            (OWNER_TAG_STACK_ID.to_owned(), stack_id.to_owned()),
-            (OWNER_TAG_LOGICAL_ID.to_owned(), logical_id.to_owned()),
-        ]),
-    }
-}
 
 fn list(text: &str) -> Value {
     Value::Array(
@@ -187,6 +175,8 @@ pub fn to_json(prepared: &Prepared) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]

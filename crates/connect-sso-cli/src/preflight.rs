@@ -14,7 +14,7 @@ use aws_sdk_connect::types::DirectoryType;
 use connect_user_import::connect::Connect;
 use connect_user_import::directory::Directory;
 use connect_user_import::limiter::{Quota, RateLimiter};
-use connect_user_import::plan::{self as import_plan, Action, Owner};
+use connect_user_import::plan::{self as import_plan, Action, Claimant};
 use connect_user_import::properties::UsernameAttribute;
 use identity_center::model::{ApplicationInstance, CUSTOM_SAML_TEMPLATE_ID};
 use identity_center::{Caller, IdentityCenter, IdentityCenterRole, Instance};
@@ -301,41 +301,7 @@ pub async fn run(operator: &Operator, deployment: &Deployment) -> Report {
     let (config, endpoints) = (&operator.config, &operator.endpoints);
 
     let side = identity_center_side(operator, deployment).await;
-    match &side {
-        Ok(side) => {
-            report
-                .checks
-                .push(console_api(side, deployment, &mut found).await);
-            let (instance_check, created) =
-                identity_center_instance(side, deployment, &mut found).await;
-            report.checks.push(instance_check);
-            report.checks.push(action_names(created));
-            report
-                .checks
-                .push(groups(side, deployment, &mut found).await);
-        }
-        Err(error) => {
-            let fix = if deployment.parameter("IdentityCenterRoleArn").is_some() {
-                "the role's trust admits only the stack's functions (docs/cross-account.md): run preflight with --identity-center-profile, a profile of the Identity Center account, to check that side"
-            } else {
-                "check the credentials and IdentityCenterRegion"
-            };
-            report.checks.push(Check::fail(
-                CheckName::ConsoleApi,
-                format!("{error:#}"),
-                fix,
-            ));
-            for name in [
-                CheckName::IdentityCenterInstance,
-                CheckName::ActionNames,
-                CheckName::Groups,
-            ] {
-                report
-                    .checks
-                    .push(Check::blocked(name, "Identity Center cannot be called"));
-            }
-        }
-    }
+    identity_center_checks(&side, deployment, &mut found, &mut report).await;
     report.checks.push(application_name(deployment, &found));
 
     let clients = Clients::new(
@@ -377,6 +343,48 @@ pub async fn run(operator: &Operator, deployment: &Deployment) -> Report {
 }
 
 // ---------------------------------------------------------------- Identity Center
+
+/// The checks made on the Identity Center side (its console API, instance, action names and
+/// groups), or each one blocked when that side cannot be reached.
+async fn identity_center_checks(
+    side: &anyhow::Result<IdentityCenterSide>,
+    deployment: &Deployment,
+    found: &mut Found,
+    report: &mut Report,
+) {
+    match side {
+        Ok(side) => {
+            report
+                .checks
+                .push(console_api(side, deployment, found).await);
+            let (instance_check, created) = identity_center_instance(side, deployment, found).await;
+            report.checks.push(instance_check);
+            report.checks.push(action_names(created));
+            report.checks.push(groups(side, deployment, found).await);
+        }
+        Err(error) => {
+            let fix = if deployment.parameter("IdentityCenterRoleArn").is_some() {
+                "the role's trust admits only the stack's functions (docs/cross-account.md): run preflight with --identity-center-profile, a profile of the Identity Center account, to check that side"
+            } else {
+                "check the credentials and IdentityCenterRegion"
+            };
+            report.checks.push(Check::fail(
+                CheckName::ConsoleApi,
+                format!("{error:#}"),
+                fix,
+            ));
+            for name in [
+                CheckName::IdentityCenterInstance,
+                CheckName::ActionNames,
+                CheckName::Groups,
+            ] {
+                report
+                    .checks
+                    .push(Check::blocked(name, "Identity Center cannot be called"));
+            }
+        }
+    }
+}
 
 /// Who the Identity Center calls are signed as, for the messages.
 fn signer(side: &IdentityCenterSide) -> String {
@@ -917,14 +925,11 @@ async fn user_quota(
             Err(failed) => return failed,
         },
     };
-    let owner = Owner {
-        tags: BTreeMap::new(),
-    };
     let plan = import_plan::plan(
         &members,
         &existing,
         &matching_settings(deployment.username_attribute()),
-        &owner,
+        Claimant::Anyone,
     );
     let new_users = plan.count(|action| matches!(action, Action::Create { .. })) as u64;
     let total = existing.len() as u64 + new_users;

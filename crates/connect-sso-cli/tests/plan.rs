@@ -101,7 +101,7 @@ async fn the_plan_is_the_import_s_own_and_writes_nothing() {
     );
     let prepared = plan::preview(
         &importer,
-        &plan::owner(&stack_id, "ConnectUserImport"),
+        &connect_user_import::plan::Owner::new(&stack_id, "ConnectUserImport"),
         &properties,
     )
     .await

@@ -17,7 +17,7 @@ use crate::envelope::{Envelope, Event, RequestType};
 use crate::relay::{HandOn, Relay};
 use crate::response::{Answer, render};
 use crate::sender::ResponseSender;
-use crate::{CustomResource, Failure, Outcome, Request, Update, properties};
+use crate::{CustomResource, Failure, Outcome, Owner, Request, Update, properties};
 
 /// A background run's way to ask again whether the stack is still in the operation answered.
 pub(crate) struct StillAnswered {
@@ -473,10 +473,8 @@ impl<R: CustomResource> Dispatcher<R> {
         let answer_by = run.reserve_from;
         let request = Request {
             request_type: run.envelope.request_type.clone(),
-            stack_id: run.envelope.stack_id.clone(),
-            stack: arn::StackId::parse(&run.envelope.stack_id),
+            owner: Owner::new(&run.envelope.stack_id, &run.envelope.logical_resource_id),
             request_id: run.envelope.request_id.clone(),
-            logical_resource_id: run.envelope.logical_resource_id.clone(),
             resource_type: run.envelope.resource_type.clone(),
             respond_by: self.work_until(run, answer_by),
             carried: run.envelope.carried.clone(),

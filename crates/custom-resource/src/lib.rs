@@ -130,12 +130,9 @@ pub use stack_sync::{OWNER_TAG_LOGICAL_ID, OWNER_TAG_STACK_ID, Owner};
 #[derive(Debug, Clone)]
 pub struct Request {
     pub request_type: RequestType,
-    /// The stack's ARN: `arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>`.
-    pub stack_id: String,
-    /// `stack_id` read as a stack ARN, when it is one.
-    stack: Option<arn::StackId>,
+    /// The stack and logical resource the request is for: who owns what it makes.
+    pub owner: Owner,
     pub request_id: String,
-    pub logical_resource_id: String,
     pub resource_type: String,
     /// When this run's work must be done: the Lambda deadline less the time the core keeps to
     /// answer (and, for a long-running resource, to hand on), and never past the time
@@ -202,13 +199,10 @@ impl Request {
         resource_type: impl Into<String>,
         respond_by: Instant,
     ) -> Self {
-        let stack_id = stack_id.into();
         Self {
             request_type,
-            stack: arn::StackId::parse(&stack_id),
-            stack_id,
+            owner: Owner::new(stack_id, logical_resource_id),
             request_id: String::new(),
-            logical_resource_id: logical_resource_id.into(),
             resource_type: resource_type.into(),
             respond_by,
             carried: None,
@@ -262,48 +256,6 @@ impl Request {
         self.carried
             .as_ref()
             .is_some_and(|carried| carried.background.is_some())
-    }
-
-    /// Who owns what this request makes: its stack and logical resource.
-    pub fn owner(&self) -> Owner {
-        Owner::new(&self.stack_id, &self.logical_resource_id)
-    }
-
-    /// The stack name, taken from the stack ARN (the whole id when it is not an ARN).
-    pub fn stack_name(&self) -> &str {
-        self.stack
-            .as_ref()
-            .map_or(&self.stack_id, arn::StackId::name)
-    }
-
-    /// The stack's unique id (the last part of its ARN), stable for the stack's lifetime.
-    pub fn stack_guid(&self) -> &str {
-        self.stack
-            .as_ref()
-            .map_or(&self.stack_id, arn::StackId::guid)
-    }
-
-    /// The region in the stack ARN, when it is one.
-    pub fn stack_region(&self) -> Option<&str> {
-        self.stack.as_ref().and_then(arn::StackId::region)
-    }
-
-    /// The account in the stack ARN, when it is one.
-    pub fn stack_account(&self) -> Option<&str> {
-        self.stack.as_ref().and_then(arn::StackId::account)
-    }
-
-    /// Tags that mark an object as made by this stack's resource (see [`Owner::ownership_tags`]).
-    pub fn ownership_tags(&self) -> [(&'static str, &str); 2] {
-        [
-            (OWNER_TAG_STACK_ID, self.stack_id.as_str()),
-            (OWNER_TAG_LOGICAL_ID, self.logical_resource_id.as_str()),
-        ]
-    }
-
-    /// Whether `tags` (key, value pairs) carry this resource's ownership tags.
-    pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
-        self.owner().owns(tags)
     }
 }
 
@@ -465,44 +417,4 @@ pub fn parse_properties<P: serde::de::DeserializeOwned>(
     properties: &serde_json::Value,
 ) -> Result<P, String> {
     properties::parse(properties)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(stack_id: &str) -> Request {
-        Request::new(
-            RequestType::Create,
-            stack_id,
-            "Import",
-            "Custom::X",
-            Instant::now(),
-        )
-    }
-
-    #[test]
-    fn stack_parts_come_from_the_stack_arn() {
-        let r = request("arn:aws:cloudformation:eu-west-1:123456789012:stack/connect-sso/5f1e-77");
-        assert_eq!(r.stack_name(), "connect-sso");
-        assert_eq!(r.stack_guid(), "5f1e-77");
-        assert_eq!(r.stack_region(), Some("eu-west-1"));
-        assert_eq!(r.stack_account(), Some("123456789012"));
-        let odd = request("not-an-arn");
-        assert_eq!((odd.stack_name(), odd.stack_region()), ("not-an-arn", None));
-    }
-
-    #[test]
-    fn ownership_needs_both_tags_with_this_resources_values() {
-        let r = request("arn:aws:cloudformation:eu-west-1:1:stack/s/g");
-        let stack = "arn:aws:cloudformation:eu-west-1:1:stack/s/g";
-        assert!(r.owns([
-            (OWNER_TAG_STACK_ID, stack),
-            (OWNER_TAG_LOGICAL_ID, "Import"),
-            ("other", "x")
-        ]));
-        assert!(!r.owns([(OWNER_TAG_STACK_ID, stack)]));
-        assert!(!r.owns([(OWNER_TAG_STACK_ID, stack), (OWNER_TAG_LOGICAL_ID, "Other")]));
-        assert!(!r.owns([]));
-    }
 }

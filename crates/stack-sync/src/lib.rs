@@ -297,6 +297,11 @@ impl Owner {
             .map_or(&self.stack_id, arn::StackId::guid)
     }
 
+    /// The region in the stack ARN, when it is one.
+    pub fn stack_region(&self) -> Option<&str> {
+        self.stack.as_ref().and_then(arn::StackId::region)
+    }
+
     /// The account in the stack ARN, when it is one.
     pub fn stack_account(&self) -> Option<&str> {
         self.stack.as_ref().and_then(arn::StackId::account)
@@ -312,11 +317,46 @@ impl Owner {
     }
 
     /// Whether `tags` (key, value pairs) carry this resource's ownership tags.
-    pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
-        let tags: Vec<(&str, &str)> = tags.into_iter().collect();
+    pub fn owns<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> bool {
+        let tags: Vec<(K, V)> = tags.into_iter().collect();
         self.ownership_tags()
             .iter()
-            .all(|wanted| tags.contains(wanted))
+            .all(|(wanted_key, wanted_value)| {
+                tags.iter().any(|(key, value)| {
+                    key.as_ref() == *wanted_key && value.as_ref() == *wanted_value
+                })
+            })
+    }
+
+    /// The stack and resource named by `tags` when they are another connect-sso resource's
+    /// ownership tags (another stack's, or another resource's of this stack), as
+    /// "<stack id> (<logical id>)": what such tags mark is never claimed, changed or deleted
+    /// here. `None` when this resource owns it, or no connect-sso resource does.
+    pub fn other_owner<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Option<String> {
+        let tags: Vec<(K, V)> = tags.into_iter().collect();
+        let value = |wanted: &str| {
+            tags.iter()
+                .find(|(key, _)| key.as_ref() == wanted)
+                .map(|(_, value)| value.as_ref())
+        };
+        let (stack, logical) = (value(OWNER_TAG_STACK_ID), value(OWNER_TAG_LOGICAL_ID));
+        if (stack.is_none() && logical.is_none())
+            || (stack == Some(self.stack_id.as_str())
+                && logical == Some(self.logical_resource_id.as_str()))
+        {
+            return None;
+        }
+        Some(format!(
+            "{} ({})",
+            stack.unwrap_or("an unknown stack"),
+            logical.unwrap_or("an unknown resource")
+        ))
     }
 }
 
@@ -687,6 +727,33 @@ mod tests {
     use super::*;
 
     const STACK: &str = "arn:aws:cloudformation:us-east-1:1:stack/s/g";
+
+    #[test]
+    fn stack_parts_come_from_the_stack_arn() {
+        let owner = Owner::new(
+            "arn:aws:cloudformation:eu-west-1:123456789012:stack/connect-sso/5f1e-77",
+            "Import",
+        );
+        assert_eq!(owner.stack_name(), "connect-sso");
+        assert_eq!(owner.stack_guid(), "5f1e-77");
+        assert_eq!(owner.stack_region(), Some("eu-west-1"));
+        assert_eq!(owner.stack_account(), Some("123456789012"));
+        let odd = Owner::new("not-an-arn", "Import");
+        assert_eq!((odd.stack_name(), odd.stack_region()), ("not-an-arn", None));
+    }
+
+    #[test]
+    fn ownership_needs_both_tags_with_this_resources_values() {
+        let owner = Owner::new(STACK, "Import");
+        assert!(owner.owns([
+            (OWNER_TAG_STACK_ID, STACK),
+            (OWNER_TAG_LOGICAL_ID, "Import"),
+            ("other", "x")
+        ]));
+        assert!(!owner.owns([(OWNER_TAG_STACK_ID, STACK)]));
+        assert!(!owner.owns([(OWNER_TAG_STACK_ID, STACK), (OWNER_TAG_LOGICAL_ID, "Other")]));
+        assert!(!owner.owns(std::collections::BTreeMap::<String, String>::new()));
+    }
 
     fn target() -> SyncTarget {
         SyncTarget::new(

@@ -317,8 +317,11 @@ impl AttributeMapping {
         let caller = Caller::select(
             &self.sts,
             properties.identity_center_role.as_ref(),
-            &session_name(request.stack_name(), &request.logical_resource_id),
-            request.stack_account(),
+            &session_name(
+                request.owner.stack_name(),
+                &request.owner.logical_resource_id,
+            ),
+            request.owner.stack_account(),
         )
         .await?;
         IdentityCenter::for_caller(&self.identity_center, &caller, &region)
@@ -558,7 +561,7 @@ async fn ownership(
         return Ok(Ownership::Gone);
     };
     match tags.iter().find(|(key, _)| key == OWNER_TAG_STACK_ID) {
-        Some((_, stack)) if *stack == request.stack_id => Ok(Ownership::Ours),
+        Some((_, stack)) if *stack == request.owner.stack_id => Ok(Ownership::Ours),
         Some((_, stack)) => Ok(Ownership::NotOurs(format!(
             "its {OWNER_TAG_STACK_ID} tag names {stack}"
         ))),

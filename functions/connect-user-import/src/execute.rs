@@ -9,8 +9,9 @@ use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
 
 use crate::connect::{CallError, CallResult, Connect};
-use crate::plan::{Action, Change, DesiredUser, EMAIL_DIGEST_TAG, Owner, differences};
+use crate::plan::{Action, Change, Claimant, DesiredUser, EMAIL_DIGEST_TAG, Owner, differences};
 use crate::progress::WriteKind;
+use crate::report::{Problem, ProblemKind};
 
 /// Back-off between attempts of a call that met the eventual-consistency ResourceNotFound of a
 /// user created moments ago (Connect documents seconds, sometimes more): 0.5, 1, 2, 4, 8 s.
@@ -22,17 +23,27 @@ fn visibility_backoff() -> ExponentialBuilder {
 }
 
 impl Applied {
-    /// What the progress record counts: the write made, and the problem met.
-    pub fn progress(&self, action: &Action) -> Option<(Option<WriteKind>, Option<String>)> {
-        Some(match self {
-            Self::Created => (Some(WriteKind::Create), None),
-            Self::Updated => (Some(WriteKind::Update), None),
-            Self::Deleted => (Some(WriteKind::Delete), None),
-            Self::Unchanged => (None, None),
-            Self::Skipped(reason) => (None, Some(format!("{}: {reason}", action.username()))),
-            Self::Failed(problem) => (None, Some(problem.clone())),
+    /// What the progress record counts: the write made, and the problem met; `None` for an
+    /// action left for a later run.
+    pub fn progress(&self, action: &Action) -> Option<(Option<WriteKind>, Option<Problem>)> {
+        let write = match self {
+            Self::Created => Some(WriteKind::Create),
+            Self::Updated => Some(WriteKind::Update),
+            Self::Deleted => Some(WriteKind::Delete),
             Self::NotDone(_) => return None,
-        })
+            Self::Unchanged | Self::Skipped(_) | Self::Failed(_) => None,
+        };
+        Some((write, self.problem(action)))
+    }
+
+    /// The problem this outcome is for `action`'s user, if it is one.
+    pub fn problem(&self, action: &Action) -> Option<Problem> {
+        let kind = match self {
+            Self::Skipped(reason) => ProblemKind::Skipped(reason.clone()),
+            Self::Failed(kind) => kind.clone(),
+            _ => return None,
+        };
+        Some(Problem::new(action.username(), kind))
     }
 }
 
@@ -45,7 +56,8 @@ pub enum Applied {
     Unchanged,
     /// Not imported, with the reason (found out only while writing, e.g. a foreign user).
     Skipped(String),
-    Failed(String),
+    /// A write failed: which, and why.
+    Failed(ProblemKind),
     /// Not (or not entirely) done before the deadline: the rest of the action.
     NotDone(Box<Action>),
 }
@@ -87,7 +99,7 @@ impl Executor<'_> {
     }
 
     async fn create(&self, user: &DesiredUser) -> Applied {
-        let mut tags = self.owner.tags.clone();
+        let mut tags = self.ownership_tags();
         tags.insert(EMAIL_DIGEST_TAG.to_owned(), user.email_digest());
         match self
             .connect
@@ -102,11 +114,10 @@ impl Executor<'_> {
                 Applied::NotDone(Box::new(Action::Create { user: user.clone() }))
             }
             Err(error) if error.is_duplicate() => self.created_elsewhere(user).await,
-            Err(error) if error.is_limit_exceeded() => Applied::Failed(format!(
-                "{}: not created: {error} (the instance's user quota; raise it or import fewer users)",
-                user.username
+            Err(error) if error.is_limit_exceeded() => Applied::Failed(ProblemKind::NotCreated(
+                format!("{error} (the instance's user quota; raise it or import fewer users)"),
             )),
-            Err(error) => Applied::Failed(format!("{}: not created: {error}", user.username)),
+            Err(error) => Applied::Failed(ProblemKind::NotCreated(error.to_string())),
         }
     }
 
@@ -132,23 +143,24 @@ impl Executor<'_> {
         {
             Ok(existing) => existing,
             Err(None) => {
-                return Applied::Failed(format!(
-                    "{}: CreateUser reports a user of this name, but none was found (a name differing only in case?)",
-                    user.username
+                return Applied::Failed(ProblemKind::NotCreated(
+                    "CreateUser reports a user of this name, but none was found (a name differing only in case?)"
+                        .to_owned(),
                 ));
             }
             Err(Some(CallError::NotStarted)) => {
                 return Applied::NotDone(Box::new(Action::Create { user: user.clone() }));
             }
             Err(Some(error)) => {
-                return Applied::Failed(format!(
-                    "{}: looking up the existing user: {error}",
-                    user.username
-                ));
+                return Applied::Failed(ProblemKind::NotCreated(format!(
+                    "CreateUser reports a user of this name; looking it up failed: {error}"
+                )));
             }
         };
         let owned = self.owner.owns(&existing.tags);
-        if let Some(reason) = self.owner.refuse_claim(&existing.tags, self.adopt_existing) {
+        if let Some(reason) =
+            Claimant::Resource(self.owner).refuse_claim(&existing.tags, self.adopt_existing)
+        {
             return Applied::Skipped(reason);
         }
         let mut changes = differences(&existing, user);
@@ -196,16 +208,14 @@ impl Executor<'_> {
                     }));
                 }
                 Err(error) if error.is_not_found() => {
-                    return Applied::Failed(format!(
-                        "{}: not updated: the user no longer exists",
-                        user.username
+                    return Applied::Failed(ProblemKind::NotUpdated(
+                        "the user no longer exists".to_owned(),
                     ));
                 }
                 Err(error) => {
-                    return Applied::Failed(format!(
-                        "{}: {change:?} not updated: {error}",
-                        user.username
-                    ));
+                    return Applied::Failed(ProblemKind::NotUpdated(format!(
+                        "{change:?}: {error}"
+                    )));
                 }
             }
         }
@@ -223,7 +233,7 @@ impl Executor<'_> {
         let (connect, instance, deadline) = (self.connect, self.instance_id, self.deadline);
         match changes {
             [Change::Claim, ..] => {
-                let tags = self.owner.tags.clone();
+                let tags = self.ownership_tags();
                 self.visible(|| connect.tag_user(user_arn, &tags, deadline))
                     .await
             }
@@ -275,8 +285,17 @@ impl Executor<'_> {
                 user_id: user_id.to_owned(),
                 username: username.to_owned(),
             })),
-            Err(error) => Applied::Failed(format!("{username}: not deleted: {error}")),
+            Err(error) => Applied::Failed(ProblemKind::NotDeleted(error.to_string())),
         }
+    }
+
+    /// The tags every user this resource creates or claims carries.
+    fn ownership_tags(&self) -> BTreeMap<String, String> {
+        self.owner
+            .ownership_tags()
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
     }
 
     /// The pause before looking again, unless it would end at or past the deadline.

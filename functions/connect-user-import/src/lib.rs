@@ -16,10 +16,11 @@ pub mod limiter;
 pub mod plan;
 pub mod progress;
 pub mod properties;
+pub mod report;
 pub mod retry;
 pub mod sync;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,12 +42,9 @@ use crate::limiter::{LimiterState, Quota, RateLimiter};
 use crate::plan::{Action, Owner, Plan, Profiles, Rule, Settings};
 use crate::progress::{Earlier, ImportState, ProgressRecorder, Writes};
 use crate::properties::{OnDeadline, OnUserRemoved, Properties};
+use crate::report::{PROBLEMS_BYTES, PROBLEMS_SHOWN, bounded_list};
+pub use crate::report::{Problem, ProblemKind, Report};
 
-/// How many problems the response lists (all of them are logged).
-const PROBLEMS_SHOWN: usize = 5;
-/// Room for the Problems and Plan texts within CloudFormation's 4096-byte response.
-const PROBLEMS_BYTES: usize = 1200;
-const PLAN_BYTES: usize = 1500;
 /// The template's floor on the function's Timeout (`UserImportTimeout` MinValue), in seconds:
 /// runs of this length fit the longest import CloudFormation waits for within the core's hop
 /// bound ([`custom_resource::continuation::runs_needed`]).
@@ -81,121 +79,6 @@ impl Default for ImportOptions {
             connect_endpoint: None,
         }
     }
-}
-
-/// What a reconciliation did (or, in a dry run, would do).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Report {
-    pub dry_run: bool,
-    pub created: usize,
-    pub updated: usize,
-    pub deleted: usize,
-    pub unchanged: usize,
-    pub skipped: usize,
-    pub retained: usize,
-    /// Skipped users and failed writes, `name: reason`.
-    pub problems: Vec<String>,
-    /// In a dry run, the planned writes.
-    pub planned: Vec<String>,
-    /// Writes not made because the deadline came: run again (or execute these) to finish.
-    pub not_done: Vec<Action>,
-    /// Users whose DeleteUser failed (not for want of time): a Delete of the resource that
-    /// leaves any answers FAILED naming them.
-    #[serde(default)]
-    pub not_deleted: Vec<String>,
-    /// Why the writes stopped before the end, when a check between batches stopped them.
-    #[serde(default)]
-    pub stopped: Option<String>,
-}
-
-impl Report {
-    pub fn is_complete(&self) -> bool {
-        self.not_done.is_empty()
-    }
-
-    /// The output values, `!GetAtt`-readable.
-    pub fn data(&self) -> BTreeMap<String, String> {
-        let mut data = BTreeMap::from([
-            ("Created".to_owned(), self.created.to_string()),
-            ("Updated".to_owned(), self.updated.to_string()),
-            ("Deleted".to_owned(), self.deleted.to_string()),
-            ("Unchanged".to_owned(), self.unchanged.to_string()),
-            ("Skipped".to_owned(), self.skipped.to_string()),
-            ("Retained".to_owned(), self.retained.to_string()),
-            ("DryRun".to_owned(), self.dry_run.to_string()),
-            ("Problems".to_owned(), self.problems_text()),
-            ("ImportComplete".to_owned(), self.is_complete().to_string()),
-            ("UsersRemaining".to_owned(), self.not_done.len().to_string()),
-        ]);
-        if self.dry_run {
-            data.insert(
-                "Plan".to_owned(),
-                bounded_list(&self.planned, usize::MAX, PLAN_BYTES, "none"),
-            );
-        }
-        data
-    }
-
-    /// The first few problems, short enough for the response.
-    pub fn problems_text(&self) -> String {
-        bounded_list(&self.problems, PROBLEMS_SHOWN, PROBLEMS_BYTES, "none")
-    }
-
-    /// One line for logs and FAILED reasons.
-    pub fn summary(&self) -> String {
-        format!(
-            "created {}, updated {}, deleted {}, unchanged {}, skipped {}, retained {}",
-            self.created, self.updated, self.deleted, self.unchanged, self.skipped, self.retained
-        )
-    }
-
-    fn from_plan(plan: &Plan, dry_run: bool) -> Self {
-        Self {
-            dry_run,
-            unchanged: plan.unchanged.len(),
-            skipped: plan.skipped.len(),
-            retained: plan.retained.len(),
-            problems: plan
-                .skipped
-                .iter()
-                .map(|s| format!("{}: {}", s.name, s.reason))
-                .collect(),
-            ..Self::default()
-        }
-    }
-}
-
-/// `items` joined with "; ", at most `count` of them and `max_bytes` long, saying how many more.
-fn bounded_list(items: &[String], count: usize, max_bytes: usize, empty: &str) -> String {
-    if items.is_empty() {
-        return empty.to_owned();
-    }
-    let mut text = String::new();
-    let mut shown = 0;
-    for item in items.iter().take(count) {
-        let separator = if text.is_empty() { "" } else { "; " };
-        if text.len() + separator.len() + item.len() > max_bytes {
-            if text.is_empty() {
-                let mut cut = max_bytes.min(item.len());
-                while !item.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.push_str(&item[..cut]);
-                shown = 1;
-            }
-            break;
-        }
-        text.push_str(separator);
-        text.push_str(item);
-        shown += 1;
-    }
-    if shown < items.len() {
-        text.push_str(&format!(
-            " (+{} more, see the function's logs)",
-            items.len() - shown
-        ));
-    }
-    text
 }
 
 /// A plan and the instance it is for.
@@ -420,9 +303,6 @@ impl Importer {
                 break;
             }
         }
-        // A delete that failed in several rounds names its user once.
-        report.not_deleted.sort();
-        report.not_deleted.dedup();
         Ok(Some(report))
     }
 
@@ -539,29 +419,21 @@ impl Importer {
             let mut applied = std::pin::pin!(executor.run(batch, self.options.concurrency));
             while let Some((action, outcome)) = applied.next().await {
                 if let Some((write, problem)) = outcome.progress(&action) {
-                    self.progress.wrote(write, problem);
+                    self.progress
+                        .wrote(write, problem.as_ref().map(Problem::to_string));
                 }
                 outcomes.push((action, outcome));
             }
         }
         for (action, applied) in outcomes {
+            report.problems.extend(applied.problem(&action));
             match applied {
                 Applied::Created => report.created += 1,
                 Applied::Updated => report.updated += 1,
                 Applied::Deleted => report.deleted += 1,
                 Applied::Unchanged => report.unchanged += 1,
-                Applied::Skipped(reason) => {
-                    report.skipped += 1;
-                    report
-                        .problems
-                        .push(format!("{}: {reason}", action.username()));
-                }
-                Applied::Failed(problem) => {
-                    if let Action::Delete { username, .. } = &action {
-                        report.not_deleted.push(username.clone());
-                    }
-                    report.problems.push(problem);
-                }
+                Applied::Skipped(_) => report.skipped += 1,
+                Applied::Failed(_) => {}
                 Applied::NotDone(rest) => report.not_done.push(*rest),
             }
         }
@@ -659,12 +531,11 @@ impl Importer {
             .or_else(|| self.sdk_config.region().map(|region| region.as_ref()))
             .context("no IdentityCenterRegion given and the function has no AWS region")?
             .to_owned();
-        let stack = owner.stack();
         let caller = Caller::select(
             &self.sdk_config,
             properties.identity_center_role()?.as_ref(),
-            &session_name(stack.stack_name(), &stack.logical_resource_id),
-            stack.stack_account(),
+            &session_name(owner.stack_name(), &owner.logical_resource_id),
+            owner.stack_account(),
         )
         .await?;
         let config = caller.config(&self.sdk_config, &region);
@@ -806,25 +677,24 @@ fn placeholder_settings() -> Settings {
 
 /// The physical id: the instance, the stack and the logical resource. Stable across updates
 /// of the same instance; another instance means a new id (a replacement).
-pub fn physical_id(instance_id: &str, request: &Request) -> String {
+pub fn physical_id(instance_id: &str, owner: &Owner) -> String {
     format!(
         "{instance_id}/{}/{}",
-        request.stack_guid(),
-        request.logical_resource_id
+        owner.stack_guid(),
+        owner.logical_resource_id
     )
 }
 
 /// The instance of a physical id this resource made for this stack and logical resource.
-pub fn instance_of(physical_id: &str, request: &Request) -> Option<String> {
+pub fn instance_of(physical_id: &str, owner: &Owner) -> Option<String> {
     let mut parts = physical_id.split('/');
     let (Some(instance), Some(stack), Some(logical), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
-    let ours = !instance.is_empty()
-        && stack == request.stack_guid()
-        && logical == request.logical_resource_id;
+    let ours =
+        !instance.is_empty() && stack == owner.stack_guid() && logical == owner.logical_resource_id;
     ours.then(|| instance.to_owned())
 }
 
@@ -941,7 +811,7 @@ impl ConnectUserImport {
     async fn import(&self, request: &Request, properties: &Properties) -> Result<Step, Failure> {
         properties.validate()?;
         let instance_id = properties.instance_id();
-        let id = physical_id(instance_id, request);
+        let id = physical_id(instance_id, &request.owner);
         let done_before: DoneBefore = request.state()?.unwrap_or_else(DoneBefore::starting);
         self.importer.resume_limiter(&done_before.limiter);
         self.importer
@@ -956,12 +826,7 @@ impl ConnectUserImport {
         };
         let report = match self
             .importer
-            .reconcile_checked(
-                &Owner::of(request),
-                properties,
-                request.respond_by,
-                checkpoint,
-            )
+            .reconcile_checked(&request.owner, properties, request.respond_by, checkpoint)
             .await
         {
             Ok(report) => report,
@@ -1104,7 +969,7 @@ impl CustomResource for ConnectUserImport {
         physical_resource_id: &str,
         properties: Properties,
     ) -> Result<Step<()>, Failure> {
-        let Some(instance_id) = instance_of(physical_resource_id, request) else {
+        let Some(instance_id) = instance_of(physical_resource_id, &request.owner) else {
             tracing::info!(%physical_resource_id, "not an id this resource made: nothing to delete");
             return Ok(Step::Done(()));
         };
@@ -1113,12 +978,12 @@ impl CustomResource for ConnectUserImport {
             return Ok(Step::Done(()));
         }
         let done_before: DoneBefore = request.state()?.unwrap_or_else(DoneBefore::starting);
-        let owner = Owner::of(request);
+        let owner = &request.owner;
         self.importer.resume_limiter(&done_before.limiter);
         let Some(report) = self
             .importer
             .remove(
-                &owner,
+                owner,
                 &instance_id,
                 OnUserRemoved::Delete,
                 request.respond_by,
@@ -1142,12 +1007,13 @@ impl CustomResource for ConnectUserImport {
                 ),
             )?));
         }
-        if !report.not_deleted.is_empty() {
+        let not_deleted = report.not_deleted();
+        if !not_deleted.is_empty() {
             return Err(anyhow!(
                 "{} users this resource created could not be deleted: {}; {}; {} not attempted; problems: {}. \
                  Retrying the delete resumes",
-                report.not_deleted.len(),
-                bounded_list(&report.not_deleted, PROBLEMS_SHOWN, PROBLEMS_BYTES, "none"),
+                not_deleted.len(),
+                bounded_list(&not_deleted, PROBLEMS_SHOWN, PROBLEMS_BYTES, "none"),
                 report.summary(),
                 report.not_done.len(),
                 report.problems_text()

@@ -17,85 +17,52 @@ const MAX_FIRST_NAME: usize = 255;
 const MAX_LAST_NAME: usize = 300;
 const MAX_SECONDARY_EMAIL: usize = 265;
 
-/// The tags that mark a Connect user as made by this stack's resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Owner {
-    pub tags: BTreeMap<String, String>,
+pub use custom_resource::Owner;
+
+/// Whose Connect users a plan treats as this resource's.
+#[derive(Debug, Clone, Copy)]
+pub enum Claimant<'a> {
+    /// The import's rule: users carrying this resource's ownership tags are its own; with
+    /// AdoptExisting, users no connect-sso resource owns may be claimed; users of another
+    /// connect-sso resource never are.
+    Resource(&'a Owner),
+    /// Matching only (the CLI's checks of who can sign in): every existing user of the name
+    /// counts, whoever made it.
+    Anyone,
 }
 
-impl Owner {
-    /// The owner for a stack (its ARN) and logical resource, e.g. for a scheduled sync.
-    pub fn new(stack_id: &str, logical_resource_id: &str) -> Self {
-        let tags = [
-            (custom_resource::OWNER_TAG_STACK_ID, stack_id),
-            (custom_resource::OWNER_TAG_LOGICAL_ID, logical_resource_id),
-        ];
-        Self {
-            tags: tags
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+impl<'a> From<&'a Owner> for Claimant<'a> {
+    fn from(owner: &'a Owner) -> Self {
+        Self::Resource(owner)
+    }
+}
+
+impl Claimant<'_> {
+    /// Whether a user with `tags` is already this resource's.
+    pub fn owns(self, tags: &BTreeMap<String, String>) -> bool {
+        match self {
+            Self::Resource(owner) => owner.owns(tags),
+            Self::Anyone => true,
         }
     }
 
-    pub fn of(request: &custom_resource::Request) -> Self {
-        let tags = request
-            .ownership_tags()
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Self { tags }
-    }
-
-    /// The stack and logical resource these tags name (for the role session name and errors).
-    pub fn stack(&self) -> stack_sync::Owner {
-        let tag = |key: &str| self.tags.get(key).map(String::as_str).unwrap_or_default();
-        stack_sync::Owner::new(
-            tag(custom_resource::OWNER_TAG_STACK_ID),
-            tag(custom_resource::OWNER_TAG_LOGICAL_ID),
-        )
-    }
-
-    /// Same rule as `Request::owns`: every ownership tag present with this resource's value.
-    pub fn owns(&self, tags: &BTreeMap<String, String>) -> bool {
-        self.tags
-            .iter()
-            .all(|(key, value)| tags.get(key) == Some(value))
-    }
-
-    /// The stack and resource that own a user carrying another connect-sso resource's ownership
-    /// tags (another stack's, or another resource's of this stack): such a user is never
-    /// claimed, changed or deleted, AdoptExisting or not. `None` for this resource's users and
-    /// for users no connect-sso resource made.
-    pub fn other_owner(&self, tags: &BTreeMap<String, String>) -> Option<String> {
-        if self.owns(tags) {
-            return None;
-        }
-        let stack = tags.get(custom_resource::OWNER_TAG_STACK_ID);
-        let logical = tags.get(custom_resource::OWNER_TAG_LOGICAL_ID);
-        if stack.is_none() && logical.is_none() {
-            return None;
-        }
-        Some(format!(
-            "{} ({})",
-            stack.map(String::as_str).unwrap_or("an unknown stack"),
-            logical.map(String::as_str).unwrap_or("an unknown resource")
-        ))
-    }
-
-    /// Why a user this resource does not own is skipped, `None` when it may be claimed.
+    /// Why a user with `tags` that this resource does not own is skipped, `None` when it is
+    /// this resource's or may be claimed.
     pub fn refuse_claim(
-        &self,
+        self,
         tags: &BTreeMap<String, String>,
         adopt_existing: bool,
     ) -> Option<String> {
-        if let Some(other) = self.other_owner(tags) {
+        let Self::Resource(owner) = self else {
+            return None;
+        };
+        if let Some(other) = owner.other_owner(tags) {
             return Some(format!(
                 "a Connect user of this name belongs to another connect-sso stack or resource, {other}; \
                  it is never adopted, changed or deleted here (AdoptExisting claims only users no connect-sso stack owns)"
             ));
         }
-        (!self.owns(tags) && !adopt_existing).then(|| {
+        (!owner.owns(tags) && !adopt_existing).then(|| {
             "a Connect user of this name exists that this stack did not create; it is left as is \
              (set AdoptExisting to manage it)"
                 .to_owned()
@@ -280,12 +247,13 @@ impl Plan {
 
 /// The plan for making `connect` follow `directory` (the members of the imported groups; pass
 /// none to remove every user this resource made, as a Delete does).
-pub fn plan(
+pub fn plan<'a>(
     directory: &[DirectoryUser],
     connect: &[ExistingUser],
     settings: &Settings,
-    owner: &Owner,
+    claimant: impl Into<Claimant<'a>>,
 ) -> Plan {
+    let claimant = claimant.into();
     let mut plan = Plan::default();
     let (desired, held) = desired_users(directory, settings, &mut plan.skipped);
 
@@ -307,7 +275,7 @@ pub fn plan(
     for user in desired {
         if let Some(existing) = by_name.get(user.username.as_str()) {
             matched.insert(existing.id.as_str());
-            if let Some(update) = follow(existing, user, settings, owner, &mut plan) {
+            if let Some(update) = follow(existing, user, settings, claimant, &mut plan) {
                 updates.push(update);
             }
         } else if let Some(variants) = by_folded_name.get(&user.username.to_lowercase()) {
@@ -336,7 +304,7 @@ pub fn plan(
 
     let mut removed: Vec<&ExistingUser> = connect
         .iter()
-        .filter(|user| !matched.contains(user.id.as_str()) && owner.owns(&user.tags))
+        .filter(|user| !matched.contains(user.id.as_str()) && claimant.owns(&user.tags))
         .collect();
     removed.sort_by(|a, b| a.username.cmp(&b.username));
     for user in removed {
@@ -359,10 +327,10 @@ fn follow(
     existing: &ExistingUser,
     user: DesiredUser,
     settings: &Settings,
-    owner: &Owner,
+    claimant: Claimant,
     plan: &mut Plan,
 ) -> Option<Action> {
-    if let Some(reason) = owner.refuse_claim(&existing.tags, settings.adopt_existing) {
+    if let Some(reason) = claimant.refuse_claim(&existing.tags, settings.adopt_existing) {
         plan.skipped.push(Skipped {
             name: user.username,
             reason,
@@ -370,7 +338,7 @@ fn follow(
         return None;
     }
     let mut changes = differences(existing, &user);
-    if !owner.owns(&existing.tags) {
+    if !claimant.owns(&existing.tags) {
         changes.insert(0, Change::Claim);
     }
     if changes.is_empty() {

@@ -9,10 +9,9 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use stack_sync::{ScheduledSync, Settled, Summary, SyncTarget, Synced};
 
-use crate::plan::Owner;
 use crate::progress::{Earlier, ImportState};
 use crate::properties::Properties;
-use crate::{Checkpoint, ConnectUserImport, Report};
+use crate::{Checkpoint, ConnectUserImport, Report, physical_id};
 
 pub async fn run(
     resource: &ConnectUserImport,
@@ -49,12 +48,7 @@ impl ScheduledSync for ConnectUserImport {
         // name another instance is out of date, and must not import into it.
         let instance_id = properties.instance_id();
         let owner = &settled.owner;
-        let expected = format!(
-            "{instance_id}/{}/{}",
-            owner.stack_guid(),
-            owner.logical_resource_id
-        );
-        if settled.physical_resource_id != expected {
+        if settled.physical_resource_id != physical_id(instance_id, owner) {
             return Ok(Synced::Skipped(format!(
                 "the resource manages {}, the schedule's properties name instance {instance_id}: \
                  the schedule is out of date until the stack is updated",
@@ -66,12 +60,7 @@ impl ScheduledSync for ConnectUserImport {
         // The stack is checked again between batches of writes, not only before the first.
         let report = match self
             .importer
-            .reconcile_checked(
-                &Owner::new(&owner.stack_id, &owner.logical_resource_id),
-                &properties,
-                respond_by,
-                Checkpoint::Sync(settled),
-            )
+            .reconcile_checked(owner, &properties, respond_by, Checkpoint::Sync(settled))
             .await
         {
             Ok(report) => report,

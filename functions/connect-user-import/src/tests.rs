@@ -1,28 +1,25 @@
 use super::*;
 
-fn request(stack_guid: &str, logical: &str) -> Request {
-    Request::new(
-        custom_resource::RequestType::Delete,
+fn owner(stack_guid: &str, logical: &str) -> Owner {
+    Owner::new(
         format!("arn:aws:cloudformation:eu-west-1:123456789012:stack/connect-sso/{stack_guid}"),
         logical,
-        "Custom::ConnectUserImport",
-        Instant::now(),
     )
 }
 
 #[test]
 fn the_physical_id_names_instance_stack_and_resource() {
-    let r = request("guid-1", "Users");
+    let r = owner("guid-1", "Users");
     let id = physical_id("inst-1", &r);
     assert_eq!(id, "inst-1/guid-1/Users");
     assert_eq!(instance_of(&id, &r).as_deref(), Some("inst-1"));
     assert_eq!(
-        instance_of(&id, &request("guid-2", "Users")),
+        instance_of(&id, &owner("guid-2", "Users")),
         None,
         "another stack's id"
     );
     assert_eq!(
-        instance_of(&id, &request("guid-1", "Other")),
+        instance_of(&id, &owner("guid-1", "Other")),
         None,
         "another resource's id"
     );
@@ -35,52 +32,6 @@ fn the_physical_id_names_instance_stack_and_resource() {
     ] {
         assert_eq!(instance_of(foreign, &r), None, "{foreign:?}");
     }
-}
-
-#[test]
-fn problems_are_cut_to_a_few_and_say_how_many_more() {
-    let problems: Vec<String> = (0..9)
-        .map(|i| format!("user{i}@example.com: reason {i}"))
-        .collect();
-    let text = bounded_list(&problems, 5, 1200, "none");
-    assert!(
-        text.starts_with("user0@example.com: reason 0; user1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("user4@example.com") && !text.contains("user5@example.com"),
-        "{text}"
-    );
-    assert!(
-        text.ends_with("(+4 more, see the function's logs)"),
-        "{text}"
-    );
-    assert_eq!(bounded_list(&[], 5, 100, "none"), "none");
-    let long = vec!["é".repeat(1000), "b".into()];
-    let text = bounded_list(&long, 5, 101, "none");
-    assert!(
-        text.starts_with(&"é".repeat(50)) && text.ends_with("(+1 more, see the function's logs)"),
-        "{text}"
-    );
-}
-
-#[test]
-fn the_data_always_fits_the_response() {
-    let report = Report {
-        dry_run: true,
-        problems: (0..500)
-            .map(|i| format!("{}{i}@example.com: {}", "u".repeat(60), "r".repeat(300)))
-            .collect(),
-        planned: (0..500)
-            .map(|i| format!("create {}{i}@example.com", "u".repeat(60)))
-            .collect(),
-        ..Report::default()
-    };
-    let data = report.data();
-    let size: usize = data.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
-    assert!(size < 3000, "{size}");
-    assert_eq!(data["Created"], "0");
-    assert_eq!(data["DryRun"], "true");
 }
 
 #[test]

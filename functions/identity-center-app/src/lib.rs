@@ -198,8 +198,11 @@ impl IdentityCenterSamlApp {
         let caller = Caller::select(
             &self.sts,
             properties.identity_center_role.as_ref(),
-            &session_name(request.stack_name(), &request.logical_resource_id),
-            request.stack_account(),
+            &session_name(
+                request.owner.stack_name(),
+                &request.owner.logical_resource_id,
+            ),
+            request.owner.stack_account(),
         )
         .await?;
         Ok(Clients {
@@ -305,14 +308,14 @@ impl CustomResource for IdentityCenterSamlApp {
                 return self.create_application(request, &new).await;
             }
             Some(tags)
-                if !request.owns(
+                if !request.owner.owns(
                     tags.iter()
                         .map(|(key, value)| (key.as_str(), value.as_str())),
                 ) =>
             {
                 return Err(anyhow!(
                     "application {application} does not carry this resource's ownership tags: it was not made by this stack's {} and is left unchanged",
-                    request.logical_resource_id
+                    request.owner.logical_resource_id
                 )
                 .into());
             }
@@ -375,7 +378,7 @@ impl CustomResource for IdentityCenterSamlApp {
                 return Ok(Step::Done(()));
             }
             Some(tags)
-                if !request.owns(
+                if !request.owner.owns(
                     tags.iter()
                         .map(|(key, value)| (key.as_str(), value.as_str())),
                 ) =>
@@ -436,7 +439,7 @@ async fn find_own_application(
         .list_application_instances()
         .await
         .context("finding an existing application")?;
-    let marker = creation_marker(&request.stack_id, &request.logical_resource_id);
+    let marker = creation_marker(&request.owner.stack_id, &request.owner.logical_resource_id);
     let mut foreign = Vec::new();
     for candidate in &applications {
         let named_like_ours = is_saml_app_named(candidate, display_name);
@@ -466,7 +469,7 @@ async fn find_own_application(
                 .await?
         };
         let Some(tags) = tags else { continue };
-        let owned = request.owns(
+        let owned = request.owner.owns(
             tags.iter()
                 .map(|(key, value)| (key.as_str(), value.as_str())),
         );
@@ -479,7 +482,11 @@ async fn find_own_application(
         if marked_as_ours && !tagged_by_anyone {
             tracing::info!(%application_arn, "found the untagged application a stopped attempt made (creation marker): tagging it");
             identity_center
-                .tag(&instance.arn, &application_arn, &request.ownership_tags())
+                .tag(
+                    &instance.arn,
+                    &application_arn,
+                    &request.owner.ownership_tags(),
+                )
                 .await
                 .context("tagging the application a previous attempt made")?;
             return Ok(Some(arn));
@@ -492,7 +499,7 @@ async fn find_own_application(
         bail!(
             "invalid property DisplayName: an Identity Center application named '{display_name}' already exists ({}) and was not made by this stack's {}: it belongs to someone else and is left alone; choose another DisplayName",
             foreign.join(", "),
-            request.logical_resource_id
+            request.owner.logical_resource_id
         );
     }
     Ok(None)
@@ -531,8 +538,8 @@ async fn create_tagged_application(
     let created = identity_center
         .console
         .create_application_instance(&creation_marker(
-            &request.stack_id,
-            &request.logical_resource_id,
+            &request.owner.stack_id,
+            &request.owner.logical_resource_id,
         ))
         .await
         .context("creating the application")?;
@@ -545,7 +552,11 @@ async fn create_tagged_application(
             .wait_until_visible(&instance.arn, &application_arn)
             .await?;
         identity_center
-            .tag(&instance.arn, &application_arn, &request.ownership_tags())
+            .tag(
+                &instance.arn,
+                &application_arn,
+                &request.owner.ownership_tags(),
+            )
             .await
     };
     if let Err(error) = tagged.await {

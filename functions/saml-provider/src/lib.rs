@@ -407,12 +407,12 @@ impl CustomResource for SamlProvider {
     type Properties = Properties;
 
     async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
-        let owner = request.owner();
-        let name = properties.provider_name(&owner);
-        let tags = properties.tags_for(&owner);
+        let owner = &request.owner;
+        let name = properties.provider_name(owner);
+        let tags = properties.tags_for(owner);
         let metadata = self.metadata(&properties, request.respond_by).await?;
         let arn = self
-            .ensure_provider(&owner, request.respond_by, &name, &metadata, &tags)
+            .ensure_provider(owner, request.respond_by, &name, &metadata, &tags)
             .await?;
         Ok(outcome(arn, &name, &metadata).into())
     }
@@ -423,14 +423,14 @@ impl CustomResource for SamlProvider {
             new,
             old,
         } = update;
-        let owner = request.owner();
-        let name = new.provider_name(&owner);
-        let tags = new.tags_for(&owner);
+        let owner = &request.owner;
+        let name = new.provider_name(owner);
+        let tags = new.tags_for(owner);
         let metadata = self.metadata(&new, request.respond_by).await?;
         if provider_name(&arn) != Some(name.as_str()) {
             // A new name is a new provider: the old one is left for CloudFormation's cleanup Delete.
             let replacement = self
-                .ensure_provider(&owner, request.respond_by, &name, &metadata, &tags)
+                .ensure_provider(owner, request.respond_by, &name, &metadata, &tags)
                 .await?;
             tracing::info!(old = %arn, new = %replacement, "SAML provider replaced");
             return Ok(outcome(replacement, &name, &metadata).into());
@@ -438,11 +438,11 @@ impl CustomResource for SamlProvider {
         let Some(current_tags) = self.iam.tags(&arn).await? else {
             tracing::warn!(%arn, "the SAML provider is gone; making it again");
             let arn = self
-                .ensure_provider(&owner, request.respond_by, &name, &metadata, &tags)
+                .ensure_provider(owner, request.respond_by, &name, &metadata, &tags)
                 .await?;
             return Ok(outcome(arn, &name, &metadata).into());
         };
-        if !owns(&owner, &current_tags) {
+        if !owns(owner, &current_tags) {
             return Err(anyhow::anyhow!(
                 "the IAM SAML provider {arn} does not carry this resource's ownership tags; it was not changed"
             )
@@ -479,7 +479,7 @@ impl CustomResource for SamlProvider {
             .await?;
         match tags {
             None => tracing::info!(%arn, "the SAML provider is already gone"),
-            Some(tags) if !owns(&request.owner(), &tags) => {
+            Some(tags) if !owns(&request.owner, &tags) => {
                 tracing::warn!(%arn, "the SAML provider was not made by this resource; leaving it in place");
             }
             Some(_) => {

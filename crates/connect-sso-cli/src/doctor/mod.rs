@@ -23,7 +23,7 @@ use connect_user_import::connect::Connect;
 use connect_user_import::directory::Directory;
 use connect_user_import::limiter::{Quota, RateLimiter};
 use connect_user_import::plan::{
-    self as import_plan, Action, DirectoryEmail, DirectoryUser, Owner, Profiles, Settings,
+    self as import_plan, Action, Claimant, DirectoryEmail, DirectoryUser, Profiles, Settings,
 };
 use connect_user_import::properties::{OnUserRemoved, PhoneType, UsernameAttribute};
 use identity_center::model::ApplicationInstance;

@@ -236,10 +236,12 @@ pub(super) async fn connect_users(
             );
         }
     };
-    let owner = Owner {
-        tags: Default::default(),
-    };
-    let plan = import_plan::plan(&members, &users, &matching_settings(attribute), &owner);
+    let plan = import_plan::plan(
+        &members,
+        &users,
+        &matching_settings(attribute),
+        Claimant::Anyone,
+    );
     let problems = sign_in_problems(&plan);
     let disabled_note = if disabled > 0 {
         format!(" ({disabled} disabled member(s) not counted)")

@@ -66,7 +66,7 @@ impl CustomResource for Probe {
     const SENSITIVE_PROPERTIES: &'static [&'static str] = &["Secret"];
 
     async fn create(&self, request: &Request, properties: Properties) -> Result<Step, Failure> {
-        let id = format!("probe/{}", request.logical_resource_id);
+        let id = format!("probe/{}", request.owner.logical_resource_id);
         Ok(self.act(&properties, id).await?.into())
     }
 

@@ -3,18 +3,18 @@ use super::*;
 const STACK: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/connect-sso/guid-1";
 
 fn owner() -> Owner {
-    Owner {
-        tags: BTreeMap::from([
-            (
-                custom_resource::OWNER_TAG_STACK_ID.to_owned(),
-                STACK.to_owned(),
-            ),
-            (
-                custom_resource::OWNER_TAG_LOGICAL_ID.to_owned(),
-                "Users".to_owned(),
-            ),
-        ]),
-    }
+    Owner::new(STACK, "Users")
+}
+
+/// The ownership tags a user made by `owner()` carries, as Connect stores them.
+fn our_tags() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("connect-sso:stack-id".to_owned(), STACK.to_owned()),
+        (
+            "connect-sso:logical-resource-id".to_owned(),
+            "Users".to_owned(),
+        ),
+    ])
 }
 
 fn settings() -> Settings {
@@ -56,7 +56,7 @@ fn jane() -> DirectoryUser {
 
 /// The Connect user the import would have made for `desired`, tagged as ours.
 fn existing_for(desired: &DesiredUser) -> ExistingUser {
-    let mut tags = owner().tags;
+    let mut tags = our_tags();
     tags.insert(EMAIL_DIGEST_TAG.to_owned(), desired.email_digest());
     ExistingUser {
         id: format!("cid-{}", desired.username),
@@ -607,20 +607,60 @@ fn a_missing_email_digest_counts_as_a_changed_email() {
 }
 
 #[test]
-fn the_owner_agrees_with_the_core() {
-    let request = custom_resource::Request::new(
-        custom_resource::RequestType::Create,
-        STACK,
-        "Users",
-        "Custom::ConnectUserImport",
-        std::time::Instant::now(),
-    );
-    assert_eq!(Owner::of(&request), owner());
-    assert_eq!(Owner::new(STACK, "Users"), owner());
+fn ownership_is_both_tags_of_this_stack_and_resource() {
     let tags = existing_for(&desired(&jane(), &settings())).tags;
-    assert!(request.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
     assert!(owner().owns(&tags));
     assert!(!owner().owns(&foreign("x").tags));
+    let mut other_resource = our_tags();
+    other_resource.insert(
+        "connect-sso:logical-resource-id".into(),
+        "OtherImport".into(),
+    );
+    assert!(!owner().owns(&other_resource));
+    assert_eq!(
+        owner().other_owner(&other_resource).as_deref(),
+        Some(format!("{STACK} (OtherImport)").as_str())
+    );
+    assert_eq!(owner().other_owner(&foreign("x").tags), None);
+    assert_eq!(owner().other_owner(&tags), None);
+}
+
+#[test]
+fn another_connect_sso_resources_user_is_never_claimed_changed_or_deleted() {
+    let mut s = settings();
+    s.adopt_existing = true;
+    s.on_user_removed = OnUserRemoved::Delete;
+    let mut theirs = foreign("jane@example.com");
+    theirs.tags = our_tags();
+    theirs.tags.insert(
+        "connect-sso:stack-id".into(),
+        "arn:aws:cloudformation:eu-west-1:123456789012:stack/other/guid-2".into(),
+    );
+    let p = plan(&[jane()], std::slice::from_ref(&theirs), &s, &owner());
+    assert!(p.actions.is_empty(), "{p:?}");
+    assert!(skipped_reason(&p, "jane@example.com").contains("stack/other/guid-2"));
+    // Not in the groups any more: still not ours to delete.
+    let p = plan(&[], &[theirs], &s, &owner());
+    assert_eq!(p, Plan::default());
+}
+
+#[test]
+fn matching_for_anyone_counts_every_user_of_the_name_whoever_made_it() {
+    let mut theirs = foreign("jane@example.com");
+    theirs.tags = our_tags();
+    theirs.tags.insert(
+        "connect-sso:logical-resource-id".into(),
+        "OtherImport".into(),
+    );
+    for existing in [foreign("jane@example.com"), theirs] {
+        let p = plan(&[jane()], &[existing], &settings(), Claimant::Anyone);
+        assert!(p.skipped.is_empty(), "{p:?}");
+        assert!(creates(&p).is_empty(), "{p:?}");
+        let [Action::Update { changes, .. }] = p.actions.as_slice() else {
+            panic!("one update expected: {p:?}");
+        };
+        assert!(!changes.contains(&Change::Claim), "{changes:?}");
+    }
 }
 
 #[test]
