@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ssm::error::DisplayErrorContext;
 use connect_user_import::progress::{ImportProgress, ImportState, human_duration};
 use serde_json::{Value, json};
 
@@ -39,7 +39,13 @@ pub async fn read(client: &aws_sdk_ssm::Client, parameter: &str) -> anyhow::Resu
     let answer = client.get_parameter().name(parameter).send().await;
     let output = match answer {
         Ok(output) => output,
-        Err(error) if error.code() == Some("ParameterNotFound") => return Ok(Status::NotStarted),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|error| error.is_parameter_not_found()) =>
+        {
+            return Ok(Status::NotStarted);
+        }
         Err(error) => {
             anyhow::bail!(
                 "ssm GetParameter {parameter}: {}",

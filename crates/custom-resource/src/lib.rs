@@ -98,7 +98,6 @@ mod logging;
 mod properties;
 mod relay;
 mod response;
-pub mod retry;
 mod runtime;
 mod sender;
 pub mod value;

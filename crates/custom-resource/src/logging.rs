@@ -1,9 +1,9 @@
 //! JSON-line logs, and keeping the ResponseURL (a bearer credential) out of them.
 
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Layer as _};
 
 /// The crates of this project: only they may log below INFO (see [`ceiling`]).
 const OWN_CRATES: [&str; 7] = [
@@ -17,22 +17,36 @@ const OWN_CRATES: [&str; 7] = [
 ];
 
 /// Installs JSON-line logging on stdout (where Lambda collects it). The level comes from
-/// `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `info`, under a [`ceiling`] no setting
-/// lifts. Calling it twice is harmless.
+/// `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `info` ([`requested`]), under a
+/// [`ceiling`] no setting lifts. Calling it twice is harmless.
 pub fn init_logging() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .map(|level| level.to_ascii_lowercase())
-        .unwrap_or_else(|_| "info".to_owned());
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
-        .with_filter(filter)
+        .with_filter(requested(rust_log.as_deref(), lambda_level.as_deref()))
         .with_filter(ceiling());
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// The levels asked for: `rust_log` when it parses (comma-separated `level` or `target=level`
+/// directives, e.g. `info,connect_user_import=debug`; span and field filters are not supported),
+/// else Lambda's log level (`TRACE` … `ERROR`; `FATAL`, which tracing does not have, counts as
+/// `ERROR`), else INFO.
+fn requested(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
+    if let Some(targets) = rust_log.and_then(|directives| directives.parse::<Targets>().ok()) {
+        return targets;
+    }
+    let level = match lambda_level.map(str::to_ascii_uppercase).as_deref() {
+        Some("FATAL") => LevelFilter::ERROR,
+        Some(level) => level.parse().unwrap_or(LevelFilter::INFO),
+        None => LevelFilter::INFO,
+    };
+    Targets::new().with_default(level)
 }
 
 /// Other crates log what passes through them below INFO: lambda_runtime logs every raw event
@@ -86,6 +100,32 @@ mod tests {
         assert!(ceiling.would_enable("lambda_runtime", &Level::INFO));
         assert!(ceiling.would_enable("custom_resource::dispatch", &Level::TRACE));
         assert!(ceiling.would_enable("connect_user_import::execute", &Level::DEBUG));
+    }
+
+    #[test]
+    fn the_level_comes_from_rust_log_else_lambdas_setting_else_info() {
+        use super::requested;
+        let own = "connect_user_import::execute";
+        let trace = requested(Some("trace"), Some("ERROR"));
+        assert!(trace.would_enable(own, &Level::TRACE));
+        let mixed = requested(Some("warn,connect_user_import=debug"), None);
+        assert!(mixed.would_enable(own, &Level::DEBUG));
+        assert!(!mixed.would_enable(own, &Level::TRACE));
+        assert!(!mixed.would_enable("custom_resource::dispatch", &Level::INFO));
+        assert!(mixed.would_enable("custom_resource::dispatch", &Level::WARN));
+        // Lambda's setting when RUST_LOG is absent or does not parse.
+        for rust_log in [None, Some("info,[span{field=1}]=x")] {
+            let lambda = requested(rust_log, Some("DEBUG"));
+            assert!(lambda.would_enable(own, &Level::DEBUG), "{rust_log:?}");
+            assert!(!lambda.would_enable(own, &Level::TRACE), "{rust_log:?}");
+        }
+        let fatal = requested(None, Some("FATAL"));
+        assert!(fatal.would_enable(own, &Level::ERROR));
+        assert!(!fatal.would_enable(own, &Level::WARN));
+        let default = requested(None, None);
+        assert!(default.would_enable(own, &Level::INFO));
+        assert!(!default.would_enable(own, &Level::DEBUG));
+        assert!(!requested(None, Some("nonsense")).would_enable(own, &Level::DEBUG));
     }
 
     #[test]

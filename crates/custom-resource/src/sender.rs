@@ -5,11 +5,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
+use https_client::retry;
 
 use crate::logging::redact_url;
 
 /// Shortest time worth an attempt: with less left before the deadline, none is made.
 const SHORTEST_ATTEMPT: Duration = Duration::from_millis(50);
+/// The longest wait between two attempts (the deadline usually ends the retries first).
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
 
 /// How hard to try to deliver a response.
 #[derive(Debug, Clone)]
@@ -119,12 +122,8 @@ impl ResponseSender {
             }
         };
         let retries = self.policy.max_attempts.saturating_sub(1) as usize;
-        put.retry(crate::retry::delays_until(
-            self.policy.first_backoff,
-            retries,
-            deadline,
-            SHORTEST_ATTEMPT,
-        ))
+        let delays = retry::jittered(self.policy.first_backoff, LONGEST_WAIT, retries);
+        put.retry(retry::until(delays, deadline, SHORTEST_ATTEMPT))
         .notify(|last_error, _| {
             tracing::warn!(target_url = %target, attempt = attempts.load(Ordering::Relaxed), error = %last_error, "response PUT failed");
         })

@@ -13,6 +13,8 @@
 //! - the AWS SDK gets [`sdk::http_client`] (feature `sdk`), or a whole `SdkConfig` from
 //!   [`sdk::load_config`], which also honours `AWS_ENDPOINT_URL*` as `aws_config` always does.
 //!
+//! [`retry`] holds the waits between attempts of the calls the SDK does not retry itself.
+//!
 //! rustls with the ring provider, the only crypto library linked (no AWS-LC, no OpenSSL): the SDK
 //! and `reqwest` bring none of their own because every client starts here (docs/tls.md).
 
@@ -22,6 +24,7 @@ use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+pub mod retry;
 #[cfg(feature = "sdk")]
 pub mod sdk;
 

@@ -1,14 +1,15 @@
 //! The console control-plane API (SWBService): hand-built JSON 1.1 requests, SigV4-signed for
 //! service `sso` in the Identity Center home region, retried on throttling and server errors.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
+use https_client::retry;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -76,7 +77,11 @@ impl ConsoleError {
     }
 }
 
-/// How often and how long a throttled or failed call is retried: full-jitter exponential backoff.
+/// How long retries may go on when the client has no deadline ([`ConsoleClient::until`]).
+const NO_DEADLINE: Duration = Duration::from_secs(3600);
+
+/// How often and how long a throttled or failed call is retried: full-jitter exponential backoff
+/// (`https_client::retry`), `base_delay` doubled each retry up to `max_delay`.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
@@ -94,23 +99,6 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
-    /// The delays' ceilings: `base_delay` doubled each retry up to `max_delay`, for
-    /// `max_attempts - 1` retries. Each delay is then drawn below its ceiling ([`full_jitter`]).
-    fn backoff(&self) -> ExponentialBuilder {
-        ExponentialBuilder::default()
-            .with_min_delay(self.base_delay)
-            .with_max_delay(self.max_delay)
-            .with_factor(2.0)
-            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
-    }
-}
-
-/// "Full jitter": a delay drawn uniformly below its ceiling, so that throttled callers spread out.
-fn full_jitter(ceiling: Duration) -> Duration {
-    ceiling.mul_f64(fastrand::f64())
-}
-
 /// A client of the console API in one Identity Center home region.
 #[derive(Debug, Clone)]
 pub struct ConsoleClient {
@@ -119,6 +107,8 @@ pub struct ConsoleClient {
     region: String,
     credentials: SharedCredentialsProvider,
     retry: RetryPolicy,
+    /// No retry is waited for past this (the request's deadline), when one is set.
+    deadline: Option<Instant>,
     destination: Destination,
 }
 
@@ -150,6 +140,7 @@ impl ConsoleClient {
             region,
             credentials,
             retry: RetryPolicy::default(),
+            deadline: None,
         })
     }
 
@@ -166,6 +157,19 @@ impl ConsoleClient {
 
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// When waiting for a retry must end: the deadline given to [`Self::until`], else an hour on.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+            .unwrap_or_else(|| Instant::now() + NO_DEADLINE)
+    }
+
+    /// Waits for no retry that would end past `deadline` (a request's `respond_by`): the last
+    /// error is returned in time to be reported instead.
+    pub fn until(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -353,10 +357,12 @@ impl ConsoleClient {
         let body = serde_json::to_vec(request).map_err(|error| {
             ConsoleError::local(operation, &self.destination, "InvalidRequest", error)
         })?;
+        let policy = &self.retry;
+        let retries = policy.max_attempts.saturating_sub(1) as usize;
+        let delays = retry::jittered(policy.base_delay, policy.max_delay, retries);
         let text = (|| self.attempt(operation, &body))
-            .retry(self.retry.backoff())
+            .retry(retry::until(delays, self.deadline(), Duration::ZERO))
             .when(ConsoleError::is_retryable)
-            .adjust(|_, ceiling| ceiling.map(full_jitter))
             .notify(|error, delay| {
                 tracing::warn!(operation, code = %error.code, status = error.status, ?delay, "retrying the console API call");
             })
@@ -554,7 +560,6 @@ fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backon::BackoffBuilder;
 
     #[test]
     fn a_200_carrying_an_unknown_operation_is_an_error() {
@@ -599,18 +604,6 @@ mod tests {
             !ConsoleError::local("X", &Destination::default(), "TransportError", "reset")
                 .is_retryable()
         );
-    }
-
-    #[test]
-    fn backoff_is_bounded() {
-        let policy = RetryPolicy::default();
-        let ceilings: Vec<Duration> = policy.backoff().build().collect();
-        assert_eq!(ceilings.len() as u32, policy.max_attempts - 1);
-        assert_eq!(ceilings[0], policy.base_delay);
-        for ceiling in ceilings {
-            assert!(ceiling <= policy.max_delay);
-            assert!(full_jitter(ceiling) <= ceiling);
-        }
     }
 
     #[test]

@@ -17,7 +17,8 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_ssoadmin::error::DisplayErrorContext;
 use aws_sdk_ssoadmin::types::{PrincipalType, Tag};
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder as _, ExponentialBuilder, Retryable};
+use https_client::retry;
 
 pub use self::arn::{ApplicationArn, InstanceArn};
 pub use access::{Caller, Destination, IdentityCenterRole};
@@ -79,6 +80,12 @@ impl IdentityCenter {
         let mut clients = Self::new(&caller.config(base, region))?;
         clients.console = clients.console.with_destination(caller.destination(region));
         Ok(clients)
+    }
+
+    /// No retry or wait for visibility ends past `deadline` (a request's `respond_by`).
+    pub fn until(mut self, deadline: std::time::Instant) -> Self {
+        self.console = self.console.until(deadline);
+        self
     }
 
     pub fn region(&self) -> &str {
@@ -157,9 +164,14 @@ impl IdentityCenter {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(5))
-            .with_max_times(VISIBILITY_CHECKS - 1);
+            .with_max_times(VISIBILITY_CHECKS - 1)
+            .build();
         match seen
-            .retry(backoff)
+            .retry(retry::until(
+                backoff,
+                self.console.deadline(),
+                Duration::ZERO,
+            ))
             .when(Option::is_none)
             .notify(|_, delay| {
                 tracing::info!(

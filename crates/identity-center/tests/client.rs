@@ -245,6 +245,35 @@ async fn retries_are_bounded_and_the_error_names_the_operation_and_aws_message()
 }
 
 #[tokio::test]
+async fn no_retry_waits_past_the_clients_deadline() {
+    let emulator = Emulator::start().await.unwrap();
+    // Waits drawn below 10 s for five retries (about 25 s in all), but half a second to go.
+    let ten_seconds = std::time::Duration::from_secs(10);
+    let policy = RetryPolicy {
+        max_attempts: 6,
+        base_delay: ten_seconds,
+        max_delay: ten_seconds,
+    };
+    let half_a_second = std::time::Duration::from_millis(500);
+    let started = std::time::Instant::now();
+    let console = client(&emulator)
+        .await
+        .console
+        .with_retry_policy(policy)
+        .until(started + half_a_second);
+    emulator.fail_next(10, 500);
+    let error = console.list_application_instances().await.unwrap_err();
+    assert_eq!(error.status, Some(500), "the last error, reported in time");
+    // Generous: the deadline is 0.5 s away; a wait it did not stop would be seconds long.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?} after {} requests",
+        started.elapsed(),
+        emulator.requests().len()
+    );
+}
+
+#[tokio::test]
 async fn a_missing_application_is_a_not_found_error_that_is_not_retried() {
     let emulator = Emulator::start().await.unwrap();
     let idc = client(&emulator).await;

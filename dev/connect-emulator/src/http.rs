@@ -42,8 +42,8 @@ impl Shared {
         operation: &str,
         handle: impl FnOnce(&mut Account, Instant) -> Reply,
     ) -> Response {
-        let now = Instant::now();
         let mut state = self.lock();
+        let now = state.now();
         let result = admit(&mut state, operation, now).and_then(|()| handle(&mut state, now));
         drop(state);
         let mut response = match result {

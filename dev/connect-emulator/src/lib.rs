@@ -18,7 +18,7 @@ mod validate;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -251,6 +251,7 @@ impl Emulator {
     pub fn add_user(&self, instance_id: &str, user: UserSnapshot) -> UserSnapshot {
         let mut account = self.shared.lock();
         let generated_id = account.new_id();
+        let now = account.now();
         let case_insensitive = account.options.usernames_case_insensitive;
         let instance = account
             .instances
@@ -293,7 +294,7 @@ impl Emulator {
             mobile: None,
             last_modified: epoch_seconds(),
         };
-        let mut stored = StoredUser::new(record, Instant::now());
+        let mut stored = StoredUser::new(record, now);
         stored.preexisting = true;
         instance.users.insert(user.id.clone(), stored);
         user
@@ -365,6 +366,13 @@ impl Emulator {
 
     pub fn options(&self) -> Options {
         self.shared.lock().options.clone()
+    }
+
+    /// Moves the emulator's clock `by` ahead: eventual-consistency lags and token buckets see that
+    /// much more time pass, without the test waiting for it (or depending on how fast the
+    /// machine ran the calls before).
+    pub fn let_time_pass(&self, by: Duration) {
+        self.shared.lock().clock_ahead += by;
     }
 
     /// Requests received per operation name ("CreateUser", ...), including throttled and

@@ -28,6 +28,8 @@ pub struct Account {
     pub fault_rng: fastrand::Rng,
     /// Makes ids; seeded too.
     pub id_rng: fastrand::Rng,
+    /// How far the emulator's clock runs ahead of the real one (see `Emulator::let_time_pass`).
+    pub clock_ahead: Duration,
 }
 
 impl Account {
@@ -41,7 +43,13 @@ impl Account {
             answer_counts: BTreeMap::new(),
             refused: std::collections::BTreeSet::new(),
             buckets: HashMap::new(),
+            clock_ahead: Duration::ZERO,
         }
+    }
+
+    /// The emulator's time: the real clock plus the time tests let pass.
+    pub fn now(&self) -> Instant {
+        Instant::now() + self.clock_ahead
     }
 
     pub fn new_id(&mut self) -> String {

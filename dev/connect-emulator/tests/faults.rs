@@ -18,9 +18,13 @@ fn throttled() -> Options {
     }
 }
 
-fn lagging(lag_ms: u64) -> Options {
+/// A lag no run of the calls before it could outlast, however slow the machine: tests let it
+/// pass with `Emulator::let_time_pass` instead of sleeping.
+const LAG: Duration = Duration::from_secs(60);
+
+fn lagging() -> Options {
     Options {
-        eventual_consistency: Some(Duration::from_millis(lag_ms)),
+        eventual_consistency: Some(LAG),
         ..Options::default()
     }
 }
@@ -75,11 +79,11 @@ async fn a_burst_of_five_then_throttling_per_operation() {
     assert_eq!(emulator.call_counts().get("ListUsers"), Some(&8));
     assert_eq!(emulator.call_counts().get("DescribeInstance"), Some(&1));
 
-    // Half a second refills at least one token at 2 requests/s: the next call passes. Of ten
-    // more in a row, no more pass than the rate refilled meanwhile (counted, not timed: a slow
-    // machine only refills more).
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    // Half a second refills one token at 2 requests/s: the next call passes. Of ten more in a
+    // row, no more pass than the rate refilled meanwhile (counted, not timed: a slow machine
+    // only refills more).
     let refilling = Instant::now();
+    emulator.let_time_pass(Duration::from_millis(500));
     client
         .list_users()
         .instance_id(&instance.id)
@@ -97,7 +101,7 @@ async fn a_burst_of_five_then_throttling_per_operation() {
             }
         }
     }
-    // The sleep may have refilled up to two tokens (1.1 at exactly 550 ms, more if it overslept).
+    // The half second's token, what was left of one before it, and the real time's refill.
     let allowed = 2 + (2.0 * refilling.elapsed().as_secs_f64()).floor() as usize;
     assert!(
         passed <= allowed,
@@ -302,7 +306,7 @@ async fn with_sdk_retries_every_user_is_created_exactly_once_despite_errors_and_
 
 #[tokio::test]
 async fn a_new_user_is_invisible_until_its_creation_propagates() {
-    let emulator = Emulator::start(lagging(400)).await.unwrap();
+    let emulator = Emulator::start(lagging()).await.unwrap();
     let client = client(&emulator);
     let instance = saml_instance(&emulator).await;
     let user_id = create_user(&client, &emulator, &instance, "fresh").await;
@@ -371,7 +375,7 @@ async fn a_new_user_is_invisible_until_its_creation_propagates() {
         .unwrap();
     assert!(searched.users().is_empty());
 
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    emulator.let_time_pass(LAG);
     client
         .describe_user()
         .instance_id(&instance.id)
@@ -397,7 +401,7 @@ async fn a_new_user_is_invisible_until_its_creation_propagates() {
 
 #[tokio::test]
 async fn search_shows_updates_and_deletions_only_after_the_lag() {
-    let emulator = Emulator::start(lagging(400)).await.unwrap();
+    let emulator = Emulator::start(lagging()).await.unwrap();
     let client = client(&emulator);
     let instance = saml_instance(&emulator).await;
     // Someone else's users exist from the start, whatever the lag.
@@ -491,7 +495,7 @@ async fn search_shows_updates_and_deletions_only_after_the_lag() {
         .unwrap();
     assert!(by_tag.users().is_empty());
 
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    emulator.let_time_pass(LAG);
     let fresh = search().await.unwrap();
     assert_eq!(fresh.users().len(), 1);
     assert_eq!(

@@ -324,7 +324,10 @@ impl AttributeMapping {
             request.owner.stack_account(),
         )
         .await?;
-        IdentityCenter::for_caller(&self.identity_center, &caller, &region)
+        Ok(
+            IdentityCenter::for_caller(&self.identity_center, &caller, &region)?
+                .until(request.respond_by),
+        )
     }
 
     /// Writes the mapping, first taking out the attributes `previously` set.

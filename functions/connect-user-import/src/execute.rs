@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder as _, ExponentialBuilder, Retryable};
 use futures::StreamExt;
+use https_client::retry;
 
 use crate::connect::{CallError, CallResult, Connect};
 use crate::plan::{Action, Change, Claimant, DesiredUser, EMAIL_DIGEST_TAG, Owner, differences};
@@ -14,12 +15,15 @@ use crate::progress::WriteKind;
 use crate::report::{Problem, ProblemKind};
 
 /// Back-off between attempts of a call that met the eventual-consistency ResourceNotFound of a
-/// user created moments ago (Connect documents seconds, sometimes more): 0.5, 1, 2, 4, 8 s.
-fn visibility_backoff() -> ExponentialBuilder {
-    ExponentialBuilder::default()
+/// user created moments ago (Connect documents seconds, sometimes more): 0.5, 1, 2, 4, 8 s, none
+/// ending past `deadline`.
+fn visibility_backoff(deadline: Instant) -> impl backon::Backoff {
+    let delays = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(500))
         .with_max_delay(Duration::from_secs(8))
         .with_max_times(5)
+        .build();
+    retry::until(delays, deadline, Duration::ZERO)
 }
 
 impl Applied {
@@ -136,9 +140,8 @@ impl Executor<'_> {
             }
         };
         let existing = match found
-            .retry(visibility_backoff())
+            .retry(visibility_backoff(self.deadline))
             .when(Option::is_none)
-            .adjust(|_, delay| self.before_deadline(delay))
             .await
         {
             Ok(existing) => existing,
@@ -298,11 +301,6 @@ impl Executor<'_> {
             .collect()
     }
 
-    /// The pause before looking again, unless it would end at or past the deadline.
-    fn before_deadline(&self, delay: Option<Duration>) -> Option<Duration> {
-        delay.filter(|delay| Instant::now() + *delay < self.deadline)
-    }
-
     /// Runs a call on a user, retrying the ResourceNotFound that a user created moments ago
     /// can still produce, for as long as the deadline allows.
     async fn visible<F, Fut>(&self, call: F) -> CallResult<()>
@@ -310,9 +308,8 @@ impl Executor<'_> {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = CallResult<()>>,
     {
-        call.retry(visibility_backoff())
+        call.retry(visibility_backoff(self.deadline))
             .when(CallError::is_not_found)
-            .adjust(|_, delay| self.before_deadline(delay))
             .notify(|_, delay| tracing::debug!(?delay, "user not visible yet; retrying"))
             .await
     }

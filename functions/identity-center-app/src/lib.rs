@@ -206,7 +206,8 @@ impl IdentityCenterSamlApp {
         )
         .await?;
         Ok(Clients {
-            identity_center: IdentityCenter::for_caller(&self.identity_center, &caller, region)?,
+            identity_center: IdentityCenter::for_caller(&self.identity_center, &caller, region)?
+                .until(request.respond_by),
             identity_store: aws_sdk_identitystore::Client::new(
                 &caller.config(&self.identity_store, region),
             ),

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
+use https_client::retry;
 use reqwest::StatusCode;
 use url::Url;
 
@@ -15,6 +16,9 @@ use url::Url;
 /// (see [`custom_resource::test_switch`]): the shipped binaries are release builds, and inside
 /// Lambda the switch is ignored whatever the build.
 pub const ALLOW_HTTP_ENV: &str = "CONNECT_SSO_ALLOW_HTTP_METADATA";
+
+/// The longest wait between two attempts (the deadline usually ends the retries first).
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
 
 /// How metadata is downloaded. [`Default`] is what the Lambda function uses.
 #[derive(Debug, Clone)]
@@ -84,9 +88,8 @@ impl MetadataDownload {
         // A retry only when its wait and a connection attempt still fit before the deadline.
         let retries = self.attempts.saturating_sub(1) as usize;
         download
-            .retry(custom_resource::retry::delays_until(
-                self.first_backoff,
-                retries,
+            .retry(retry::until(
+                retry::jittered(self.first_backoff, LONGEST_WAIT, retries),
                 respond_by,
                 self.connect_timeout,
             ))

@@ -27,12 +27,13 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder as _, ExponentialBuilder, Retryable};
 use custom_resource::lenient;
 use custom_resource::{
     CustomResource, Failure, OWNER_TAG_LOGICAL_ID, OWNER_TAG_STACK_ID, Outcome, Owner, Request,
     Step, Update,
 };
+use https_client::retry;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -388,11 +389,11 @@ impl SamlProvider {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))
             .with_max_delay(Duration::from_secs(2))
-            .without_max_times();
+            .without_max_times()
+            .build();
         let result = found
-            .retry(backoff)
+            .retry(retry::until(backoff, give_up, Duration::ZERO))
             .when(Option::is_none)
-            .adjust(|_, pause| pause.filter(|pause| Instant::now() + *pause < give_up))
             .notify(|_, pause| tracing::info!(?pause, "not visible in IAM yet; looking again"))
             .await;
         match result {

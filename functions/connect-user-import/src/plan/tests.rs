@@ -54,6 +54,33 @@ fn jane() -> DirectoryUser {
     member("jane", "jane@example.com", "Jane", "Doe")
 }
 
+/// Jane as Connect holds her after an import with `settings()`: written out from the guide's
+/// defaults (not from the planner), so that a planner that got a field wrong sees a change here.
+fn jane_in_connect() -> ExistingUser {
+    let mut tags = our_tags();
+    // The digest the import keeps of SecondaryEmail: the first 16 bytes of SHA-256("jane@example.com").
+    tags.insert(
+        "connect-sso:secondary-email-sha256".to_owned(),
+        "8c87b489ce35cf2e2f39f80e282cb2e8".to_owned(),
+    );
+    ExistingUser {
+        id: "cid-jane".to_owned(),
+        arn: "arn:aws:connect:eu-west-1:1:instance/i/agent/cid-jane".to_owned(),
+        username: "jane@example.com".to_owned(),
+        first_name: Some("Jane".to_owned()),
+        last_name: Some("Doe".to_owned()),
+        security_profile_ids: BTreeSet::from(["sp-agent".to_owned()]),
+        routing_profile_id: Some("rp-basic".to_owned()),
+        phone: Some(Phone {
+            phone_type: PhoneType::SoftPhone,
+            auto_accept: false,
+            after_contact_work_time_limit: 0,
+            desk_phone_number: None,
+        }),
+        tags,
+    }
+}
+
 /// The Connect user the import would have made for `desired`, tagged as ours.
 fn existing_for(desired: &DesiredUser) -> ExistingUser {
     let mut tags = our_tags();
@@ -197,8 +224,7 @@ fn names_fall_back_to_the_display_name_then_the_username() {
 
 #[test]
 fn an_unchanged_user_gets_no_write() {
-    let d = desired(&jane(), &settings());
-    let p = plan(&[jane()], &[existing_for(&d)], &settings(), &owner());
+    let p = plan(&[jane()], &[jane_in_connect()], &settings(), &owner());
     assert!(p.actions.is_empty(), "{p:?}");
     assert_eq!(p.unchanged, vec!["jane@example.com"]);
 }
@@ -276,8 +302,7 @@ fn desk_phones_take_the_directory_number_or_skip_the_user() {
 
 #[test]
 fn a_member_who_left_is_deleted_or_retained() {
-    let d = desired(&jane(), &settings());
-    let gone = existing_for(&d);
+    let gone = jane_in_connect();
     let p = plan(&[], std::slice::from_ref(&gone), &settings(), &owner());
     assert_eq!(deletes(&p), vec!["jane@example.com"]);
     let mut s = settings();
@@ -289,8 +314,7 @@ fn a_member_who_left_is_deleted_or_retained() {
 
 #[test]
 fn users_of_other_stacks_or_resources_are_never_touched() {
-    let d = desired(&jane(), &settings());
-    let mut other_stack = existing_for(&d);
+    let mut other_stack = jane_in_connect();
     other_stack.tags.insert(
         custom_resource::OWNER_TAG_STACK_ID.into(),
         "arn:other".into(),
@@ -360,8 +384,7 @@ fn adopt_existing_claims_the_foreign_user_and_aligns_it() {
 
 #[test]
 fn a_case_only_difference_is_reported_and_neither_side_changes() {
-    let d = desired(&jane(), &settings());
-    let mut ours_in_other_case = existing_for(&d);
+    let mut ours_in_other_case = jane_in_connect();
     ours_in_other_case.username = "Jane@Example.com".into();
     let p = plan(&[jane()], &[ours_in_other_case], &settings(), &owner());
     assert!(p.actions.is_empty(), "neither created nor deleted: {p:?}");
@@ -416,10 +439,9 @@ fn invalid_directory_users_are_skipped_with_a_reason() {
 
 #[test]
 fn a_disabled_users_connect_user_is_removed_like_a_leaver() {
-    let d = desired(&jane(), &settings());
     let mut disabled = jane();
     disabled.disabled = true;
-    let p = plan(&[disabled], &[existing_for(&d)], &settings(), &owner());
+    let p = plan(&[disabled], &[jane_in_connect()], &settings(), &owner());
     assert_eq!(deletes(&p), vec!["jane@example.com"]);
     assert_eq!(p.skipped.len(), 1);
 }
@@ -538,7 +560,7 @@ fn more_than_ten_profiles_skip_the_user_but_keep_its_connect_user() {
             routing_profile_id: None,
         });
     }
-    let existing = existing_for(&desired(&jane(), &settings()));
+    let existing = jane_in_connect();
     let mut user = jane();
     user.group_ids.extend((0..11).map(|i| format!("g{i}")));
     let p = plan(&[user], &[existing], &s, &owner());
@@ -596,7 +618,7 @@ fn deletes_come_first_then_updates_then_creates() {
 #[test]
 fn a_missing_email_digest_counts_as_a_changed_email() {
     let d = desired(&jane(), &settings());
-    let mut existing = existing_for(&d);
+    let mut existing = jane_in_connect();
     existing.tags.remove(EMAIL_DIGEST_TAG);
     assert_eq!(differences(&existing, &d), vec![Change::SecondaryEmail]);
     assert_ne!(
@@ -608,7 +630,7 @@ fn a_missing_email_digest_counts_as_a_changed_email() {
 
 #[test]
 fn ownership_is_both_tags_of_this_stack_and_resource() {
-    let tags = existing_for(&desired(&jane(), &settings())).tags;
+    let tags = jane_in_connect().tags;
     assert!(owner().owns(&tags));
     assert!(!owner().owns(&foreign("x").tags));
     let mut other_resource = our_tags();
