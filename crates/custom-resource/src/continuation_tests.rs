@@ -216,10 +216,7 @@ async fn a_hand_on_lambda_does_not_confirm_ends_in_time_and_is_never_followed_by
             lock(&holding).push(connection);
         }
     });
-    let relay = LambdaRelay::with_client(
-        "chunked",
-        aws_sdk_lambda::Client::new(&sdk_config(&lambda).await),
-    );
+    let relay = LambdaRelay::with_config("chunked", &sdk_config(&lambda).await);
     let dispatcher = Dispatcher::new(Handler::Ready(Arc::new(Chunked::default())), sender())
         .with_relay(Arc::new(relay));
     let (bucket, received) = bucket().await;

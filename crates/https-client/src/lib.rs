@@ -27,6 +27,8 @@ use rustls::pki_types::pem::PemObject;
 pub mod retry;
 #[cfg(feature = "sdk")]
 pub mod sdk;
+#[cfg(feature = "sdk")]
+pub mod signed;
 
 /// The environment variable naming a PEM file of extra trusted root certificates (the name
 /// OpenSSL, rustls-native-certs and most tools use).

@@ -1,24 +1,28 @@
 //! The console control-plane API (SWBService): hand-built JSON 1.1 requests, SigV4-signed for
 //! service `sso` in the Identity Center home region, retried on throttling and server errors.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use backon::Retryable;
 use https_client::retry;
+use https_client::signed::{CallError, Service, SignedClient, excerpt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::access::Destination;
 use crate::model::*;
 
 /// The SigV4 signing name of both Identity Center APIs.
 pub const SIGNING_NAME: &str = "sso";
+/// Where the console API is: the sso-admin API's host (and its `AWS_ENDPOINT_URL_SSO_ADMIN`
+/// override), under [`CONSOLE_PATH`].
+const SSO: Service = Service {
+    signing_name: SIGNING_NAME,
+    endpoint_prefix: "sso",
+    endpoint_env: "SSO_ADMIN",
+};
+const CONSOLE_PATH: &str = "/control/";
 /// The JSON protocol version the console API speaks; any other content type gets an
 /// `UnknownOperationException` with HTTP 200.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -48,17 +52,17 @@ impl ConsoleError {
     }
 
     fn is_retryable(&self) -> bool {
-        let throttled = matches!(
-            self.code.as_str(),
-            "ThrottlingException"
-                | "TooManyRequestsException"
-                | "ThrottledException"
-                | "RequestLimitExceeded"
-        );
-        // A request that never left (no connection) is safe to repeat; other transport errors
-        // may have been served (a repeated Create would make a second application).
-        let never_sent = self.code == "ConnectionError";
-        throttled || never_sent || matches!(self.status, Some(429 | 500..=599))
+        CallError::from(self.clone()).is_retryable()
+    }
+
+    fn from_call(operation: &'static str, destination: &Destination, error: CallError) -> Self {
+        Self {
+            operation,
+            destination: destination.clone(),
+            status: error.status,
+            code: error.code,
+            message: error.message,
+        }
     }
 
     fn local(
@@ -102,10 +106,8 @@ impl Default for RetryPolicy {
 /// A client of the console API in one Identity Center home region.
 #[derive(Debug, Clone)]
 pub struct ConsoleClient {
-    http: reqwest::Client,
+    signed: SignedClient,
     endpoint: String,
-    region: String,
-    credentials: SharedCredentialsProvider,
     retry: RetryPolicy,
     /// No retry is waited for past this (the request's deadline), when one is set.
     deadline: Option<Instant>,
@@ -113,32 +115,19 @@ pub struct ConsoleClient {
 }
 
 impl ConsoleClient {
-    /// A client for the region, credentials and endpoint override of `config` (see
-    /// [`console_endpoint`]).
+    /// A client for the region, credentials and endpoint override of `config`: the sso-admin
+    /// endpoint (`AWS_ENDPOINT_URL_SSO_ADMIN`, the configured override, or the regional one)
+    /// with `/control/` appended.
     pub fn new(config: &SdkConfig) -> anyhow::Result<Self> {
-        let region = config
-            .region()
-            .map(|region| region.as_ref().to_owned())
-            .ok_or_else(|| {
-                anyhow::anyhow!("no AWS region configured for the Identity Center console API")
-            })?;
-        let credentials = config.credentials_provider().ok_or_else(|| {
-            anyhow::anyhow!("no AWS credentials configured for the Identity Center console API")
-        })?;
-        let endpoint = console_endpoint(config.endpoint_url(), &region);
-        let http = https_client::reqwest_builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .build()?;
+        let signed = SignedClient::new(config, SSO)
+            .map_err(|error| anyhow::anyhow!("the Identity Center console API: {error}"))?;
         Ok(Self {
-            http,
-            endpoint,
+            endpoint: format!("{}{CONSOLE_PATH}", signed.endpoint()),
             destination: Destination {
-                region: region.clone(),
+                region: signed.region().to_owned(),
                 ..Destination::default()
             },
-            region,
-            credentials,
+            signed,
             retry: RetryPolicy::default(),
             deadline: None,
         })
@@ -178,7 +167,7 @@ impl ConsoleClient {
     }
 
     pub fn region(&self) -> &str {
-        &self.region
+        self.signed.region()
     }
 
     /// Creates a custom SAML 2.0 application (no client token: not idempotent; search first).
@@ -384,207 +373,28 @@ impl ConsoleClient {
 
     /// Signs and sends `body` once; the answer's text when it is a success.
     async fn attempt(&self, operation: &'static str, body: &[u8]) -> Result<String, ConsoleError> {
-        let request = self.signed_request(operation, body).await?;
-        let response = self
-            .http
-            .execute(request)
-            .await
-            .map_err(|error| transport_error(operation, &self.destination, &error))?;
-        let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|error| transport_error(operation, &self.destination, &error))?;
-        match service_error(status, &text) {
-            Some((code, message)) => Err(ConsoleError {
-                operation,
-                destination: self.destination.clone(),
-                status: Some(status),
-                code,
-                message,
-            }),
-            None => Ok(text),
-        }
-    }
-
-    async fn signed_request(
-        &self,
-        operation: &'static str,
-        body: &[u8],
-    ) -> Result<reqwest::Request, ConsoleError> {
-        let credentials = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|error| {
-                ConsoleError::local(operation, &self.destination, "CredentialsError", error)
-            })?;
-        let identity = Identity::from(credentials);
         let target = format!("{TARGET_PREFIX}.{operation}");
-        let headers = [
-            ("content-type", CONTENT_TYPE),
-            ("x-amz-target", target.as_str()),
-        ];
-        let signing_error = |error: &dyn std::fmt::Display| {
-            ConsoleError::local(operation, &self.destination, "SigningError", error)
-        };
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name(SIGNING_NAME)
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|error| signing_error(&error))?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            self.endpoint.as_str(),
-            headers.into_iter(),
-            SignableBody::Bytes(body),
-        )
-        .map_err(|error| signing_error(&error))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|error| signing_error(&error))?
-            .into_parts();
-        let mut request = http::Request::post(self.endpoint.as_str());
-        for (name, value) in headers {
-            request = request.header(name, value);
+        let headers = [("content-type", CONTENT_TYPE), ("x-amz-target", &target)];
+        self.signed
+            .send("POST", CONSOLE_PATH, &headers, body)
+            .await
+            .map_err(|error| ConsoleError::from_call(operation, &self.destination, error))
+    }
+}
+
+impl From<ConsoleError> for CallError {
+    fn from(error: ConsoleError) -> Self {
+        Self {
+            status: error.status,
+            code: error.code,
+            message: error.message,
         }
-        let mut request = request
-            .body(body.to_vec())
-            .map_err(|error| signing_error(&error))?;
-        instructions.apply_to_request_http1x(&mut request);
-        reqwest::Request::try_from(request).map_err(|error| signing_error(&error))
-    }
-}
-
-/// The console API endpoint: `AWS_ENDPOINT_URL_SSO_ADMIN`, else the configured endpoint override
-/// (`AWS_ENDPOINT_URL`, or one set on the `SdkConfig`), each with `/control/` appended; else the
-/// regional endpoint of the home region.
-pub fn console_endpoint(configured: Option<&str>, region: &str) -> String {
-    let from_env = |name: &str| std::env::var(name).ok();
-    choose_endpoint(
-        from_env("AWS_ENDPOINT_URL_SSO_ADMIN"),
-        configured,
-        from_env("AWS_ENDPOINT_URL"),
-        region,
-    )
-}
-
-fn choose_endpoint(
-    service_env: Option<String>,
-    configured: Option<&str>,
-    global_env: Option<String>,
-    region: &str,
-) -> String {
-    let usable = |value: &String| !value.trim().is_empty();
-    let override_url = service_env
-        .filter(usable)
-        .or_else(|| configured.map(str::to_owned).filter(usable))
-        .or_else(|| global_env.filter(usable));
-    match override_url {
-        Some(base) => format!("{}/control/", base.trim_end_matches('/')),
-        None => {
-            let dns_suffix = if region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            format!("https://sso.{region}.{dns_suffix}/control/")
-        }
-    }
-}
-
-/// AWS's error in an answer: a non-2xx status, or a 200 whose body is an error anyway (the
-/// `UnknownOperationException` answered to a wrong content type).
-fn service_error(status: u16, text: &str) -> Option<(String, String)> {
-    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-    let success = (200..300).contains(&status);
-    let error_type = body
-        .get("__type")
-        .or_else(|| body.pointer("/Output/__type"))
-        .and_then(Value::as_str);
-    if success && error_type.is_none() {
-        return None;
-    }
-    let code = error_type
-        .map(|name| name.rsplit('#').next().unwrap_or(name).to_owned())
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    let message = ["message", "Message", "/Output/message"]
-        .iter()
-        .find_map(|key| {
-            if key.starts_with('/') {
-                body.pointer(key)
-            } else {
-                body.get(*key)
-            }
-        })
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| excerpt(text));
-    Some((code, message))
-}
-
-fn transport_error(
-    operation: &'static str,
-    destination: &Destination,
-    error: &reqwest::Error,
-) -> ConsoleError {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message = format!("{message}: {cause}");
-        source = cause.source();
-    }
-    let code = if error.is_connect() {
-        "ConnectionError"
-    } else {
-        "TransportError"
-    };
-    ConsoleError::local(operation, destination, code, message)
-}
-
-fn excerpt(text: &str) -> String {
-    let mut excerpt: String = text.chars().take(300).collect();
-    if excerpt.len() < text.len() {
-        excerpt.push('…');
-    }
-    if excerpt.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        excerpt
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_200_carrying_an_unknown_operation_is_an_error() {
-        let body = r#"{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"}"#;
-        let (code, message) = service_error(200, body).unwrap();
-        assert_eq!(code, "UnknownOperationException");
-        assert_eq!(message, body);
-    }
-
-    #[test]
-    fn error_types_lose_their_namespace_and_keep_the_message() {
-        let body = r#"{"__type":"com.amazon.switchboard#ResourceNotFoundException","message":"no such app"}"#;
-        assert_eq!(
-            service_error(400, body),
-            Some((
-                "ResourceNotFoundException".to_owned(),
-                "no such app".to_owned()
-            ))
-        );
-        assert_eq!(
-            service_error(502, "bad gateway"),
-            Some(("HTTP 502".to_owned(), "bad gateway".to_owned()))
-        );
-        assert_eq!(service_error(200, r#"{"applicationInstances":[]}"#), None);
-    }
 
     #[test]
     fn throttling_and_server_errors_are_retried_others_not() {
@@ -603,36 +413,6 @@ mod tests {
         assert!(
             !ConsoleError::local("X", &Destination::default(), "TransportError", "reset")
                 .is_retryable()
-        );
-    }
-
-    #[test]
-    fn the_endpoint_is_the_sso_admin_override_then_the_general_one_then_regional() {
-        let env = |url: &str| Some(url.to_owned());
-        assert_eq!(
-            choose_endpoint(None, None, None, "eu-west-1"),
-            "https://sso.eu-west-1.amazonaws.com/control/"
-        );
-        assert_eq!(
-            choose_endpoint(None, None, None, "cn-north-1"),
-            "https://sso.cn-north-1.amazonaws.com.cn/control/"
-        );
-        assert_eq!(
-            choose_endpoint(None, Some("http://127.0.0.1:9/"), None, "eu-west-1"),
-            "http://127.0.0.1:9/control/"
-        );
-        assert_eq!(
-            choose_endpoint(
-                env("http://sso:1"),
-                Some("http://all:2"),
-                env("http://all:3"),
-                "eu-west-1"
-            ),
-            "http://sso:1/control/"
-        );
-        assert_eq!(
-            choose_endpoint(env(" "), None, env("http://all:3"), "eu-west-1"),
-            "http://all:3/control/"
         );
     }
 }

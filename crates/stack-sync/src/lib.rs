@@ -15,10 +15,10 @@
 //! ([`Settled`]).
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
+use https_client::signed::{CLOUDFORMATION, CallError, SignedClient};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -532,19 +532,23 @@ pub enum Verdict {
     Skip(String),
 }
 
-/// Asks CloudFormation whether the stack and the resource are settled.
+/// Asks CloudFormation whether the stack and the resource are settled: DescribeStacks and
+/// DescribeStackResource (query protocol), written by hand as the SDK writes them
+/// (`https_client::signed`): two reads did not justify aws-sdk-cloudformation's build time.
 pub struct StackGuard {
-    client: aws_sdk_cloudformation::Client,
+    client: Result<SignedClient, String>,
 }
 
-impl StackGuard {
-    pub fn new(client: aws_sdk_cloudformation::Client) -> Self {
-        Self { client }
-    }
+/// How long a throttled or failed read is retried.
+const RETRY_TIME: Duration = Duration::from_secs(5);
 
-    /// From the SDK configuration (which honours `AWS_ENDPOINT_URL_CLOUDFORMATION`).
+impl StackGuard {
+    /// With the region, credentials and endpoint of `config` (which honours
+    /// `AWS_ENDPOINT_URL_CLOUDFORMATION`).
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
-        Self::new(aws_sdk_cloudformation::Client::new(config))
+        Self {
+            client: SignedClient::new(config, CLOUDFORMATION).map_err(|error| error.to_string()),
+        }
     }
 
     /// The stack's status (`CREATE_IN_PROGRESS`, ...), `None` when CloudFormation does not know
@@ -559,33 +563,28 @@ impl StackGuard {
     /// The stack's status with the identity of its latest operation (see [`StackOperation`]),
     /// `None` when CloudFormation does not know the stack.
     pub async fn stack_operation(&self, stack_id: &str) -> anyhow::Result<Option<StackOperation>> {
-        let stacks = match self
-            .client
-            .describe_stacks()
-            .stack_name(stack_id)
-            .send()
+        let Some(answer) = self
+            .query("DescribeStacks", &[("StackName", stack_id)])
             .await
-        {
-            Ok(output) => output,
-            Err(error) if is_missing(&error) => return Ok(None),
-            Err(error) => {
-                return Err(anyhow::anyhow!(
-                    "cloudformation DescribeStacks {stack_id}: {}",
-                    DisplayErrorContext(error)
-                ));
-            }
+            .with_context(|| format!("cloudformation DescribeStacks {stack_id}"))?
+        else {
+            return Ok(None);
         };
-        let time = |time: Option<&aws_sdk_cloudformation::primitives::DateTime>| {
-            time.map(|time| time.to_millis().unwrap_or(i64::MIN).to_string())
+        let document = roxmltree::Document::parse(&answer)
+            .with_context(|| format!("cloudformation DescribeStacks {stack_id}: not XML"))?;
+        // The first stack of `<Stacks>` (a stack ARN names one).
+        let Some(stack) = document
+            .descendants()
+            .find(|node| node.has_tag_name("member") && child_text(*node, "StackStatus").is_some())
+        else {
+            return Ok(None);
         };
-        Ok(stacks.stacks().first().map(|stack| StackOperation {
-            status: stack
-                .stack_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+        let time = |name: &str| child_text(stack, name).map(|time| epoch_millis(&time));
+        Ok(Some(StackOperation {
+            status: child_text(stack, "StackStatus").unwrap_or_default(),
             operation: OperationId {
-                created: time(stack.creation_time()).unwrap_or_default(),
-                last_updated: time(stack.last_updated_time()),
+                created: time("CreationTime").unwrap_or_default(),
+                last_updated: time("LastUpdatedTime"),
             },
         }))
     }
@@ -634,35 +633,79 @@ impl StackGuard {
         stack_id: &str,
         logical_id: &str,
     ) -> anyhow::Result<Option<ResourceState>> {
-        let resource = match self
-            .client
-            .describe_stack_resource()
-            .stack_name(stack_id)
-            .logical_resource_id(logical_id)
-            .send()
+        let Some(answer) = self
+            .query(
+                "DescribeStackResource",
+                &[("StackName", stack_id), ("LogicalResourceId", logical_id)],
+            )
             .await
-        {
-            Ok(output) => output,
-            Err(error) if is_missing(&error) => return Ok(None),
-            Err(error) => {
-                return Err(anyhow::anyhow!(
-                    "cloudformation DescribeStackResource {logical_id}: {}",
-                    DisplayErrorContext(error)
-                ));
-            }
+            .with_context(|| format!("cloudformation DescribeStackResource {logical_id}"))?
+        else {
+            return Ok(None);
         };
-        let detail = resource.stack_resource_detail();
-        Ok(Some(ResourceState {
-            physical_resource_id: detail
-                .and_then(|d| d.physical_resource_id())
+        let document = roxmltree::Document::parse(&answer).with_context(|| {
+            format!("cloudformation DescribeStackResource {logical_id}: not XML")
+        })?;
+        let detail = document
+            .descendants()
+            .find(|node| node.has_tag_name("StackResourceDetail"));
+        let field = |name: &str| {
+            detail
+                .and_then(|detail| child_text(detail, name))
                 .unwrap_or_default()
-                .to_owned(),
-            status: detail
-                .and_then(|d| d.resource_status())
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+        };
+        Ok(Some(ResourceState {
+            physical_resource_id: field("PhysicalResourceId"),
+            status: field("ResourceStatus"),
         }))
     }
+
+    /// One query-protocol read (`Action`, `Version` and `fields`, form-encoded); `None` when
+    /// CloudFormation does not know the stack or the resource.
+    async fn query(&self, action: &str, fields: &[(&str, &str)]) -> anyhow::Result<Option<String>> {
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        let body = {
+            let mut body = url::form_urlencoded::Serializer::new(String::new());
+            body.append_pair("Action", action)
+                .append_pair("Version", QUERY_VERSION);
+            body.extend_pairs(fields).finish()
+        };
+        let headers = [("content-type", "application/x-www-form-urlencoded")];
+        let deadline = Instant::now() + RETRY_TIME;
+        match client
+            .send_idempotent("POST", "/", &headers, body.as_bytes(), deadline)
+            .await
+        {
+            Ok(answer) => Ok(Some(answer)),
+            Err(error) if is_missing(&error) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// The CloudFormation API version of the query protocol.
+const QUERY_VERSION: &str = "2010-05-15";
+
+/// The text of `node`'s child element `name`.
+fn child_text(node: roxmltree::Node, name: &str) -> Option<String> {
+    node.children()
+        .find(|child| child.has_tag_name(name))
+        .and_then(|child| child.text())
+        .map(str::to_owned)
+}
+
+/// A CloudFormation time (ISO 8601) as milliseconds since the epoch, as the SDK reads it; an
+/// unreadable time as the SDK's fallback did (`i64::MIN`), so that it still compares equal to
+/// itself.
+fn epoch_millis(time: &str) -> String {
+    aws_smithy_types::DateTime::from_str(time, aws_smithy_types::date_time::Format::DateTime)
+        .ok()
+        .and_then(|time| time.to_millis().ok())
+        .unwrap_or(i64::MIN)
+        .to_string()
 }
 
 /// A resource of a stack, as DescribeStackResource says.
@@ -675,10 +718,8 @@ pub struct ResourceState {
 
 /// CloudFormation answers a stack (or resource) it does not know with a ValidationError that
 /// says "does not exist".
-fn is_missing<E: ProvideErrorMetadata>(error: &E) -> bool {
-    error
-        .message()
-        .is_some_and(|m| m.contains("does not exist"))
+fn is_missing(error: &CallError) -> bool {
+    error.message.contains("does not exist")
 }
 
 /// One CloudWatch embedded-metric-format line: CloudWatch Logs turns it into the `metrics`

@@ -1,21 +1,12 @@
 //! The guard against CloudFormation's stand-in: a sync proceeds only on a settled stack.
 
-use aws_config::Region;
 use local_lambda::StackStatus;
 use stack_sync::{StackGuard, Verdict};
 
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/abc";
 
 async fn guard(stand_in: &StackStatus) -> StackGuard {
-    let config = https_client::sdk::loader()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .endpoint_url(stand_in.endpoint())
-        .load()
-        .await;
-    StackGuard::from_config(&config)
+    StackGuard::from_config(&test_support::sdk_config(Some(&stand_in.endpoint())).await)
 }
 
 fn skipped_because(verdict: Verdict) -> String {
@@ -127,4 +118,137 @@ async fn a_status_is_still_the_operation_recorded_only_until_the_stack_moves_on(
     );
     stand_in.remove_stack(STACK);
     assert_eq!(guard.stack_operation(STACK).await.unwrap(), None);
+}
+
+/// DescribeStacks as AWS answers it: the stack's parameters, outputs and tags are lists of
+/// `member`s too, and the times carry milliseconds.
+const DESCRIBE_STACKS_ANSWER: &str = r#"<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeStacksResult>
+    <Stacks>
+      <member>
+        <StackName>demo</StackName>
+        <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/demo/abc</StackId>
+        <Description>Amazon Connect behind IAM Identity Center</Description>
+        <Parameters>
+          <member><ParameterKey>StackStatus</ParameterKey><ParameterValue>x</ParameterValue></member>
+        </Parameters>
+        <CreationTime>2026-12-01T10:00:00.123Z</CreationTime>
+        <LastUpdatedTime>2026-12-02T11:30:00.456Z</LastUpdatedTime>
+        <RollbackConfiguration/>
+        <StackStatus>UPDATE_ROLLBACK_COMPLETE</StackStatus>
+        <DisableRollback>false</DisableRollback>
+        <Outputs><member><OutputKey>Role</OutputKey><OutputValue>arn</OutputValue></member></Outputs>
+        <Tags><member><Key>team</Key><Value>contact-center</Value></member></Tags>
+        <DriftInformation><StackDriftStatus>NOT_CHECKED</StackDriftStatus></DriftInformation>
+      </member>
+    </Stacks>
+  </DescribeStacksResult>
+  <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata>
+</DescribeStacksResponse>"#;
+
+const DESCRIBE_STACK_RESOURCE_ANSWER: &str = r#"<DescribeStackResourceResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <DescribeStackResourceResult>
+    <StackResourceDetail>
+      <StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/demo/abc</StackId>
+      <StackName>demo</StackName>
+      <LogicalResourceId>Import</LogicalResourceId>
+      <PhysicalResourceId>i-1/abc/Import</PhysicalResourceId>
+      <ResourceType>Custom::ConnectUserImport</ResourceType>
+      <LastUpdatedTimestamp>2026-12-02T11:31:00.789Z</LastUpdatedTimestamp>
+      <ResourceStatus>UPDATE_COMPLETE</ResourceStatus>
+      <Metadata>{}</Metadata>
+      <DriftInformation><StackResourceDriftStatus>NOT_CHECKED</StackResourceDriftStatus></DriftInformation>
+    </StackResourceDetail>
+  </DescribeStackResourceResult>
+  <ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>
+</DescribeStackResourceResponse>"#;
+
+/// The hand-built DescribeStacks is the SDK's on the wire, and its answer reads as the SDK reads
+/// it (status, and the operation's times in milliseconds).
+#[tokio::test]
+async fn describe_stacks_is_the_sdks_request_read_as_the_sdk_reads_it() {
+    let cloudformation =
+        test_support::recording_endpoint(200, "text/xml", DESCRIBE_STACKS_ANSWER).await;
+    let config = test_support::sdk_config(Some(&cloudformation.endpoint)).await;
+    let answer = aws_sdk_cloudformation::Client::new(&config)
+        .describe_stacks()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    let stack = &answer.stacks()[0];
+    let millis = |time: Option<&aws_sdk_cloudformation::primitives::DateTime>| {
+        time.map(|time| time.to_millis().unwrap().to_string())
+    };
+    let ours = StackGuard::from_config(&config)
+        .stack_operation(STACK)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ours.status, stack.stack_status().unwrap().as_str());
+    assert_eq!(Some(ours.operation.created), millis(stack.creation_time()));
+    assert_eq!(
+        ours.operation.last_updated,
+        millis(stack.last_updated_time())
+    );
+    assert_eq!(
+        ours.operation.last_updated.as_deref(),
+        Some("1796211000456")
+    );
+    let [sdk, ours] = <[_; 2]>::try_from(cloudformation.take()).unwrap();
+    assert_eq!(ours.operation(), sdk.operation());
+}
+
+/// The same for DescribeStackResource.
+#[tokio::test]
+async fn describe_stack_resource_is_the_sdks_request_read_as_the_sdk_reads_it() {
+    let cloudformation =
+        test_support::recording_endpoint(200, "text/xml", DESCRIBE_STACK_RESOURCE_ANSWER).await;
+    let config = test_support::sdk_config(Some(&cloudformation.endpoint)).await;
+    let answer = aws_sdk_cloudformation::Client::new(&config)
+        .describe_stack_resource()
+        .stack_name(STACK)
+        .logical_resource_id("Import")
+        .send()
+        .await
+        .unwrap();
+    let detail = answer.stack_resource_detail().unwrap();
+    let ours = StackGuard::from_config(&config)
+        .resource(STACK, "Import")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ours.physical_resource_id,
+        detail.physical_resource_id().unwrap()
+    );
+    assert_eq!(ours.status, detail.resource_status().unwrap().as_str());
+    let [sdk, ours] = <[_; 2]>::try_from(cloudformation.take()).unwrap();
+    assert_eq!(ours.operation(), sdk.operation());
+}
+
+/// An unknown stack is no stack (CloudFormation's ValidationError "does not exist"); any other
+/// error is reported with CloudFormation's words.
+#[tokio::test]
+async fn an_unknown_stack_is_none_and_other_errors_are_reported() {
+    let missing = test_support::answering_endpoint(
+        400,
+        "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>\
+         <Message>Stack with id demo does not exist</Message></Error></ErrorResponse>",
+    )
+    .await;
+    let guard = StackGuard::from_config(&test_support::sdk_config(Some(&missing)).await);
+    assert_eq!(guard.stack_operation(STACK).await.unwrap(), None);
+    let denied = test_support::answering_endpoint(
+        403,
+        "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+         <Message>not authorized to perform: cloudformation:DescribeStacks</Message></Error></ErrorResponse>",
+    )
+    .await;
+    let guard = StackGuard::from_config(&test_support::sdk_config(Some(&denied)).await);
+    let error = format!("{:#}", guard.stack_operation(STACK).await.unwrap_err());
+    assert!(
+        error.contains("AccessDenied") && error.contains("cloudformation:DescribeStacks"),
+        "{error}"
+    );
 }

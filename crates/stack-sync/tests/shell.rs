@@ -5,7 +5,6 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_config::Region;
 use local_lambda::StackStatus;
 use serde_json::{Value, json};
 use stack_sync::{ScheduledSync, Settled, StackGuard, Summary, SyncRequest, SyncTarget, Synced};
@@ -54,15 +53,7 @@ impl ScheduledSync for Step {
 }
 
 async fn guard(stand_in: &StackStatus) -> StackGuard {
-    let config = https_client::sdk::loader()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .endpoint_url(stand_in.endpoint())
-        .load()
-        .await;
-    StackGuard::from_config(&config)
+    StackGuard::from_config(&test_support::sdk_config(Some(&stand_in.endpoint())).await)
 }
 
 fn event(stack: &str) -> Value {

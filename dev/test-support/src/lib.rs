@@ -9,6 +9,8 @@
 //! - [`Stack`]: CloudFormation events of one stack, as CloudFormation sends them.
 //! - [`assumed_roles`], [`access_key_id`]: what moto's STS recorded, and who signed a request.
 //! - [`hung_endpoint`]: a server that accepts connections and never answers.
+//! - [`recording_endpoint`]: a server that records requests (to compare hand-built requests with
+//!   the SDK's).
 
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -115,23 +117,96 @@ pub async fn hung_endpoint() -> String {
 /// say): its `http://` endpoint. For a service that refuses, without assuming anything about
 /// ports nobody listens on.
 pub async fn answering_endpoint(status: u16, body: &str) -> String {
+    recording_endpoint(status, "text/xml", body).await.endpoint
+}
+
+/// One request as it arrived on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path and query.
+    pub path: String,
+    /// Header names lowercased.
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// What makes the request the operation it is, leaving out what changes from one request to
+    /// the next (the signature's time, the SDK's user agent and invocation ids): method, path,
+    /// content type, `X-Amz-Target`, `X-Amz-Invocation-Type`, the signing scope (region and
+    /// service) and the body (a JSON body as its value, a form as its sorted fields).
+    pub fn operation(&self) -> Vec<(String, String)> {
+        let header = |name: &str| self.headers.get(name).cloned().unwrap_or_default();
+        let scope = header("authorization")
+            .split("Credential=")
+            .nth(1)
+            .and_then(|credential| credential.split(',').next())
+            .map(|credential| credential.split('/').skip(2).collect::<Vec<_>>().join("/"))
+            .unwrap_or_default();
+        let body = if let Ok(json) = serde_json::from_slice::<Value>(&self.body) {
+            json.to_string()
+        } else if header("content-type").starts_with("application/x-www-form-urlencoded") {
+            let mut fields: Vec<(String, String)> = url::form_urlencoded::parse(&self.body)
+                .into_owned()
+                .collect();
+            fields.sort();
+            format!("{fields:?}")
+        } else {
+            String::from_utf8_lossy(&self.body).into_owned()
+        };
+        [
+            ("method", self.method.clone()),
+            ("path", self.path.clone()),
+            ("content-type", header("content-type")),
+            ("x-amz-target", header("x-amz-target")),
+            ("x-amz-invocation-type", header("x-amz-invocation-type")),
+            ("signing scope", scope),
+            ("body", body),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+    }
+}
+
+/// A local server that records every request and answers each with `status`, `content_type`
+/// and `body`.
+pub struct Recording {
+    /// Its `http://` endpoint.
+    pub endpoint: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<RecordedRequest>>>,
+}
+
+impl Recording {
+    /// The requests received so far, taken.
+    pub fn take(&self) -> Vec<RecordedRequest> {
+        std::mem::take(&mut *self.requests.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+pub async fn recording_endpoint(status: u16, content_type: &str, body: &str) -> Recording {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a local port");
     let address = listener.local_addr().expect("its address");
     let response = format!(
-        "HTTP/1.1 {status} Refused\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} Answer\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
+    let requests: std::sync::Arc<std::sync::Mutex<Vec<RecordedRequest>>> =
+        std::sync::Arc::default();
+    let recorded = std::sync::Arc::clone(&requests);
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let response = response.clone();
+            let recorded = std::sync::Arc::clone(&recorded);
             tokio::spawn(async move {
                 // Read the whole request (headers, then the body they announce) before answering.
                 let mut request = Vec::new();
                 let mut buffer = [0u8; 8192];
-                loop {
+                let parsed = loop {
                     let Ok(read) = stream.read(&mut buffer).await else {
                         return;
                     };
@@ -139,24 +214,47 @@ pub async fn answering_endpoint(status: u16, body: &str) -> String {
                         return;
                     }
                     request.extend_from_slice(&buffer[..read]);
-                    if let Some(end) = find(&request, b"\r\n\r\n") {
-                        let headers = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
-                        let length = headers
-                            .lines()
-                            .find_map(|line| line.strip_prefix("content-length:"))
-                            .and_then(|value| value.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if request.len() >= end + 4 + length {
-                            break;
-                        }
+                    if let Some(parsed) = parse_request(&request) {
+                        break parsed;
                     }
-                }
+                };
+                recorded
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(parsed);
                 let _ = stream.write_all(response.as_bytes()).await;
                 let _ = stream.shutdown().await;
             });
         }
     });
-    format!("http://{address}")
+    Recording {
+        endpoint: format!("http://{address}"),
+        requests,
+    }
+}
+
+/// The request in `bytes`, once all of it (headers and the body they announce) is there.
+fn parse_request(bytes: &[u8]) -> Option<RecordedRequest> {
+    let end = find(bytes, b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&bytes[..end]);
+    let mut lines = head.lines();
+    let mut request_line = lines.next()?.split(' ');
+    let (method, path) = (request_line.next()?, request_line.next()?);
+    let headers: std::collections::BTreeMap<String, String> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let length = headers
+        .get("content-length")
+        .and_then(|value| value.parse::<usize>().ok())
+        .unwrap_or(0);
+    let body = bytes.get(end + 4..end + 4 + length)?.to_vec();
+    Some(RecordedRequest {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        headers,
+        body,
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

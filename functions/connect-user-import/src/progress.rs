@@ -9,6 +9,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use https_client::signed::{SSM, SignedClient};
 use serde::{Deserialize, Serialize};
 
 use crate::limiter::Quota;
@@ -185,7 +186,7 @@ pub struct ProgressRecorder {
 
 #[derive(Clone)]
 struct Target {
-    client: aws_sdk_ssm::Client,
+    client: SignedClient,
     parameter: String,
 }
 
@@ -217,13 +218,20 @@ impl ProgressRecorder {
     pub fn from_env(sdk_config: &aws_config::SdkConfig) -> Self {
         match std::env::var(PROGRESS_PARAMETER_ENV) {
             Ok(parameter) if !parameter.trim().is_empty() => {
-                Self::to_parameter(aws_sdk_ssm::Client::new(sdk_config), parameter)
+                match SignedClient::new(sdk_config, SSM) {
+                    Ok(client) => Self::to_parameter(client, parameter),
+                    Err(error) => {
+                        tracing::warn!(%parameter, %error, "the import's progress cannot be recorded");
+                        Self::off()
+                    }
+                }
             }
             _ => Self::off(),
         }
     }
 
-    pub fn to_parameter(client: aws_sdk_ssm::Client, parameter: String) -> Self {
+    /// To `parameter`, through an SSM client.
+    pub fn to_parameter(client: SignedClient, parameter: String) -> Self {
         Self {
             target: Some(Target { client, parameter }),
             ..Self::off()
@@ -406,7 +414,9 @@ impl ProgressRecorder {
             return;
         };
         tokio::spawn(async move {
-            target.put(&progress).await;
+            target
+                .put(&progress, Instant::now() + LAST_WRITE_TIME)
+                .await;
             drop(writing);
         });
     }
@@ -420,7 +430,7 @@ impl ProgressRecorder {
         let by = deadline.min(Instant::now() + LAST_WRITE_TIME);
         let in_turn = async {
             let _writing = self.writing.lock().await;
-            target.put(&progress).await;
+            target.put(&progress, by).await;
         };
         if tokio::time::timeout_at(by.into(), in_turn).await.is_err() {
             tracing::warn!(parameter = %target.parameter, "the import's progress was not recorded in time");
@@ -430,7 +440,9 @@ impl ProgressRecorder {
 }
 
 impl Target {
-    async fn put(&self, progress: &ImportProgress) {
+    /// SSM `PutParameter` (a `String`, overwritten), written by hand as the SDK writes it
+    /// (`https_client::signed`): one call did not justify aws-sdk-ssm's build time.
+    async fn put(&self, progress: &ImportProgress, by: Instant) {
         let value = match serde_json::to_string(progress) {
             Ok(value) => value,
             Err(error) => {
@@ -438,19 +450,20 @@ impl Target {
                 return;
             }
         };
+        let request = serde_json::json!({
+            "Name": self.parameter,
+            "Value": value,
+            "Type": "String",
+            "Overwrite": true,
+        });
         let result = self
             .client
-            .put_parameter()
-            .name(&self.parameter)
-            .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .overwrite(true)
-            .send()
+            .json_1_1("AmazonSSM.PutParameter", &request, by)
             .await;
         if let Err(error) = result {
             tracing::warn!(
                 parameter = %self.parameter,
-                error = %aws_smithy_types::error::display::DisplayErrorContext(&error),
+                %error,
                 "the import's progress could not be recorded"
             );
         }
@@ -577,12 +590,54 @@ mod tests {
         (endpoint, landed)
     }
 
+    /// The hand-built PutParameter is the SDK's on the wire.
+    #[tokio::test]
+    async fn a_progress_record_is_the_sdks_put_parameter() {
+        let ssm = test_support::recording_endpoint(
+            200,
+            "application/x-amz-json-1.1",
+            r#"{"Version":3,"Tier":"Standard"}"#,
+        )
+        .await;
+        let config = test_support::sdk_config(Some(&ssm.endpoint)).await;
+        let parameter = "/connect-sso/stack-1/UserImport/progress";
+        let recorder = ProgressRecorder::off();
+        recorder.begin("Create", Earlier::default());
+        let plan = Plan {
+            actions: vec![write("a")],
+            ..Plan::default()
+        };
+        let far = Instant::now() + Duration::from_secs(30);
+        recorder
+            .planned("inst", &plan, Quota::CONNECT_DEFAULT, far)
+            .await;
+        let Some(progress) = recorder.current() else {
+            panic!("no progress after planning");
+        };
+        aws_sdk_ssm::Client::new(&config)
+            .put_parameter()
+            .name(parameter)
+            .value(serde_json::to_string(&progress).unwrap())
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+        let target = Target {
+            client: SignedClient::new(&config, SSM).unwrap(),
+            parameter: parameter.to_owned(),
+        };
+        target.put(&progress, far).await;
+        let [sdk, ours] = <[_; 2]>::try_from(ssm.take()).unwrap();
+        assert_eq!(ours.operation(), sdk.operation());
+    }
+
     #[tokio::test]
     async fn the_last_record_of_a_run_is_the_one_stored_even_behind_a_slow_write() {
         let (endpoint, landed) = ssm_stand_in(Duration::from_millis(400)).await;
         let config = test_support::sdk_config(Some(&endpoint)).await;
         let recorder = ProgressRecorder::to_parameter(
-            aws_sdk_ssm::Client::new(&config),
+            SignedClient::new(&config, SSM).unwrap(),
             "/connect-sso/test/progress".to_owned(),
         );
         recorder.begin("Create", Earlier::default());
