@@ -94,21 +94,25 @@ impl CallError {
             .contains(&self.code.as_str())
     }
 
-    /// Worth repeating: AWS throttled or failed on its side, or the request never left. (Other
-    /// transport errors may have been served: a repeated create could make a second object.)
+    /// Worth repeating (see [`is_retryable`]).
     pub fn is_retryable(&self) -> bool {
-        let throttled = matches!(
-            self.code.as_str(),
-            "ThrottlingException"
-                | "Throttling"
-                | "TooManyRequestsException"
-                | "ThrottledException"
-                | "RequestLimitExceeded"
-        );
-        throttled
-            || self.code == local_code::CONNECTION
-            || matches!(self.status, Some(429 | 500..=599))
+        is_retryable(self.status, &self.code)
     }
+}
+
+/// Whether a call that failed with `status` and `code` is worth repeating: AWS throttled or
+/// failed on its side, or the request never left. (Other transport errors may have been served:
+/// a repeated create could make a second object.)
+pub fn is_retryable(status: Option<u16>, code: &str) -> bool {
+    let throttled = matches!(
+        code,
+        "ThrottlingException"
+            | "Throttling"
+            | "TooManyRequestsException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+    );
+    throttled || code == local_code::CONNECTION || matches!(status, Some(429 | 500..=599))
 }
 
 /// A client of one service in one region, with the credentials and endpoint override of an

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use backon::Retryable;
 use https_client::retry;
-use https_client::signed::{CallError, Service, SignedClient, excerpt};
+use https_client::signed::{self, CallError, Service, SignedClient, excerpt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -52,7 +52,7 @@ impl ConsoleError {
     }
 
     fn is_retryable(&self) -> bool {
-        CallError::from(self.clone()).is_retryable()
+        signed::is_retryable(self.status, &self.code)
     }
 
     fn from_call(operation: &'static str, destination: &Destination, error: CallError) -> Self {
@@ -379,16 +379,6 @@ impl ConsoleClient {
             .send("POST", CONSOLE_PATH, &headers, body)
             .await
             .map_err(|error| ConsoleError::from_call(operation, &self.destination, error))
-    }
-}
-
-impl From<ConsoleError> for CallError {
-    fn from(error: ConsoleError) -> Self {
-        Self {
-            status: error.status,
-            code: error.code,
-            message: error.message,
-        }
     }
 }
 

@@ -590,6 +590,18 @@ mod tests {
         (endpoint, landed)
     }
 
+    /// A `Create` run that has planned one write.
+    async fn plan_one_write(recorder: &ProgressRecorder, deadline: Instant) {
+        recorder.begin("Create", Earlier::default());
+        let plan = Plan {
+            actions: vec![write("a")],
+            ..Plan::default()
+        };
+        recorder
+            .planned("inst", &plan, Quota::CONNECT_DEFAULT, deadline)
+            .await;
+    }
+
     /// The hand-built PutParameter is the SDK's on the wire.
     #[tokio::test]
     async fn a_progress_record_is_the_sdks_put_parameter() {
@@ -602,15 +614,8 @@ mod tests {
         let config = test_support::sdk_config(Some(&ssm.endpoint)).await;
         let parameter = "/connect-sso/stack-1/UserImport/progress";
         let recorder = ProgressRecorder::off();
-        recorder.begin("Create", Earlier::default());
-        let plan = Plan {
-            actions: vec![write("a")],
-            ..Plan::default()
-        };
         let far = Instant::now() + Duration::from_secs(30);
-        recorder
-            .planned("inst", &plan, Quota::CONNECT_DEFAULT, far)
-            .await;
+        plan_one_write(&recorder, far).await;
         let Some(progress) = recorder.current() else {
             panic!("no progress after planning");
         };
@@ -640,15 +645,8 @@ mod tests {
             SignedClient::new(&config, SSM).unwrap(),
             "/connect-sso/test/progress".to_owned(),
         );
-        recorder.begin("Create", Earlier::default());
-        let plan = Plan {
-            actions: vec![write("a")],
-            ..Plan::default()
-        };
         let far = Instant::now() + Duration::from_secs(30);
-        recorder
-            .planned("inst", &plan, Quota::CONNECT_DEFAULT, far)
-            .await;
+        plan_one_write(&recorder, far).await;
         recorder.wrote(Some(WriteKind::Delete), None);
         // A progress write in the background, still in flight when the run ends.
         let Some(importing) = recorder.current() else {
