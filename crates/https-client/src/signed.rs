@@ -210,7 +210,27 @@ impl SignedClient {
             .await
     }
 
-    /// An AWS JSON 1.1 call (`X-Amz-Target: <target>`).
+    /// An AWS query-protocol call: `Action`, `Version` and `fields`, form-encoded; the XML answer.
+    /// Retried as [`Self::send_idempotent`]: for reads and other calls safe to repeat.
+    pub async fn query(
+        &self,
+        action: &str,
+        version: &str,
+        fields: &[(&str, &str)],
+        deadline: Instant,
+    ) -> Result<String, CallError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("Action", action)
+            .append_pair("Version", version)
+            .extend_pairs(fields)
+            .finish();
+        let headers = [("content-type", "application/x-www-form-urlencoded")];
+        self.send_idempotent("POST", "/", &headers, body.as_bytes(), deadline)
+            .await
+    }
+
+    /// An AWS JSON 1.1 call (`X-Amz-Target: <target>`). Retried as [`Self::send_idempotent`]:
+    /// for calls safe to repeat.
     pub async fn json_1_1(
         &self,
         target: &str,

@@ -660,25 +660,15 @@ impl StackGuard {
         }))
     }
 
-    /// One query-protocol read (`Action`, `Version` and `fields`, form-encoded); `None` when
-    /// CloudFormation does not know the stack or the resource.
+    /// One query-protocol read; `None` when CloudFormation does not know the stack or the
+    /// resource.
     async fn query(&self, action: &str, fields: &[(&str, &str)]) -> anyhow::Result<Option<String>> {
         let client = self
             .client
             .as_ref()
             .map_err(|error| anyhow::anyhow!("{error}"))?;
-        let body = {
-            let mut body = url::form_urlencoded::Serializer::new(String::new());
-            body.append_pair("Action", action)
-                .append_pair("Version", QUERY_VERSION);
-            body.extend_pairs(fields).finish()
-        };
-        let headers = [("content-type", "application/x-www-form-urlencoded")];
         let deadline = Instant::now() + RETRY_TIME;
-        match client
-            .send_idempotent("POST", "/", &headers, body.as_bytes(), deadline)
-            .await
-        {
+        match client.query(action, QUERY_VERSION, fields, deadline).await {
             Ok(answer) => Ok(Some(answer)),
             Err(error) if is_missing(&error) => Ok(None),
             Err(error) => Err(error.into()),
